@@ -1,0 +1,45 @@
+// Shared types, constants and argument checks of the fastml core.
+#pragma once
+
+#include <Eigen/Core>
+
+#include <cstddef>
+#include <cstdint>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace fastml {
+
+using Index = std::ptrdiff_t;
+
+template <typename T>
+using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <typename T>
+using RowArray = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <typename T>
+using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+template <typename T>
+using ArrayX = Eigen::Array<T, Eigen::Dynamic, 1>;
+
+// Rows per reduction chunk. Gradients are summed per chunk and the chunk sums
+// are added in chunk order, so the result does not depend on how many threads
+// processed the chunks. Changing this constant changes the rounding of every
+// fitted model, so it is fixed rather than tuned per machine.
+constexpr Index kChunkRows = 2048;
+
+// Rows per block inside a chunk: a block of X stays in the L2 cache while its
+// logits and its gradient contribution are computed.
+constexpr Index kBlockRows = 256;
+
+// Builds a message from its parts and throws std::invalid_argument.
+template <typename... Parts>
+[[noreturn]] void throw_invalid_argument(const Parts&... parts) {
+    std::ostringstream message;
+    (message << ... << parts);
+    throw std::invalid_argument(message.str());
+}
+
+inline Index chunk_count(Index n_rows) { return (n_rows + kChunkRows - 1) / kChunkRows; }
+
+}  // namespace fastml

@@ -1,0 +1,193 @@
+// The fused pass of the linear models: logits, loss and gradient in one sweep.
+//
+// Parameters are one flat vector: the coefficient matrix W (n_outputs x
+// n_features, row-major) followed by the intercept b (n_outputs). For each
+// block of rows the pass computes Z = X_block W^T + b, turns Z into the
+// per-row gradient with respect to the logits, and adds
+// dZ^T X_block to the coefficient gradient while the block is still in cache,
+// so X is read from memory once per pass.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "common.hpp"
+#include "losses.hpp"
+
+namespace fastml {
+
+enum class LinearLoss {
+    kLogistic,  // one output, sigmoid, binary cross-entropy; targets in [0, 1]
+    kSoftmax,   // n_outputs classes, softmax cross-entropy; class indices
+    kSquared,   // n_outputs targets, squared error / 2
+};
+
+// A set of rows stored contiguously, with their targets.
+template <typename T>
+struct LinearRows {
+    const T* X = nullptr;                   // n_rows x n_features, row-major
+    Index n_rows = 0;
+    const T* targets = nullptr;             // kLogistic: n_rows; kSquared: n_rows x n_outputs
+    const std::int64_t* classes = nullptr;  // kSoftmax: n_rows indices
+    const T* sample_weight = nullptr;       // n_rows, or null for weights of 1
+};
+
+inline int resolve_thread_count(int n_threads) {
+#ifdef _OPENMP
+    return n_threads > 0 ? n_threads : omp_get_max_threads();
+#else
+    (void)n_threads;
+    return 1;
+#endif
+}
+
+template <typename T>
+class LinearModel {
+public:
+    LinearModel(Index n_features, Index n_outputs, LinearLoss loss)
+        : n_features_(n_features), n_outputs_(n_outputs), loss_(loss) {
+        if (n_features < 1) throw_invalid_argument("LinearModel: n_features must be >= 1; got ", n_features);
+        if (n_outputs < 1) throw_invalid_argument("LinearModel: n_outputs must be >= 1; got ", n_outputs);
+        if (loss == LinearLoss::kLogistic && n_outputs != 1) {
+            throw_invalid_argument("LinearModel: the logistic loss has one output; got n_outputs=", n_outputs);
+        }
+        if (loss == LinearLoss::kSoftmax && n_outputs < 2) {
+            throw_invalid_argument("LinearModel: the softmax loss needs n_outputs >= 2; got ", n_outputs);
+        }
+    }
+
+    Index n_features() const { return n_features_; }
+    Index n_outputs() const { return n_outputs_; }
+    Index n_coef() const { return n_outputs_ * n_features_; }
+    Index n_params() const { return n_coef() + n_outputs_; }
+    LinearLoss loss() const { return loss_; }
+
+    // Returns sum_i w_i * loss_i over the rows and writes
+    // grad = scale * sum_i w_i * d(loss_i)/d(params). The sum over rows runs
+    // in fixed chunks whose partial sums are added in chunk order, so the
+    // bits do not depend on `n_threads`.
+    double loss_and_gradient(const T* params, const LinearRows<T>& rows, double scale, T* grad,
+                             int n_threads) {
+        const Index n_chunks = chunk_count(rows.n_rows);
+        const Index n_params = this->n_params();
+        if (partial_grads_.rows() < n_chunks || partial_grads_.cols() != n_params) {
+            partial_grads_.resize(std::max<Index>(n_chunks, 1), n_params);
+        }
+        partial_losses_.resize(std::max<Index>(n_chunks, 1));
+        const int threads = resolve_thread_count(n_threads);
+
+#pragma omp parallel num_threads(threads) if (n_chunks > 1)
+        {
+            BlockBuffers buffers(n_outputs_, n_features_);
+#pragma omp for schedule(static)
+            for (Index chunk = 0; chunk < n_chunks; ++chunk) {
+                partial_losses_[chunk] = accumulate_chunk(params, rows, chunk, buffers);
+            }
+        }
+
+        Vector<double> total = partial_grads_.row(0).transpose();
+        double loss_sum = partial_losses_[0];
+        for (Index chunk = 1; chunk < n_chunks; ++chunk) {
+            total += partial_grads_.row(chunk).transpose();
+            loss_sum += partial_losses_[chunk];
+        }
+        Eigen::Map<Vector<T>>(grad, n_params) = (scale * total).template cast<T>();
+        return loss_sum;
+    }
+
+    // Writes the logits X W^T + b, row-major (n_rows x n_outputs).
+    void decision_function(const T* params, const T* X, Index n_rows, T* logits,
+                           int n_threads) const {
+        const Index n_chunks = chunk_count(n_rows);
+        const int threads = resolve_thread_count(n_threads);
+#pragma omp parallel for num_threads(threads) schedule(static) if (n_chunks > 1)
+        for (Index chunk = 0; chunk < n_chunks; ++chunk) {
+            const Index begin = chunk * kChunkRows;
+            const Index end = std::min(n_rows, begin + kChunkRows);
+            Eigen::Map<RowMatrix<T>> Z(logits + begin * n_outputs_, end - begin, n_outputs_);
+            compute_logits(params, X + begin * n_features_, end - begin, Z);
+        }
+    }
+
+private:
+    struct BlockBuffers {
+        BlockBuffers(Index n_outputs, Index n_features)
+            : logits(kBlockRows, n_outputs), losses(kBlockRows), block_grad(n_outputs, n_features) {}
+        RowMatrix<T> logits;
+        ArrayX<T> losses;
+        RowMatrix<T> block_grad;
+    };
+
+    template <typename Destination>
+    void compute_logits(const T* params, const T* X, Index n_rows, Destination&& Z) const {
+        Eigen::Map<const RowMatrix<T>> W(params, n_outputs_, n_features_);
+        Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>> b(params + n_coef(), n_outputs_);
+        Eigen::Map<const RowMatrix<T>> Xb(X, n_rows, n_features_);
+        Z.noalias() = Xb * W.transpose();
+        Z.rowwise() += b;
+    }
+
+    // Replaces the logits of `n` rows by the gradient of each row's loss and
+    // writes the losses.
+    void apply_loss(const LinearRows<T>& rows, Index first, Index n, T* logits, T* losses) const {
+        switch (loss_) {
+            case LinearLoss::kLogistic:
+                binary_cross_entropy(logits, rows.targets + first, n, losses, logits);
+                break;
+            case LinearLoss::kSoftmax:
+                softmax_cross_entropy(logits, rows.classes + first, n, n_outputs_, losses, logits);
+                break;
+            case LinearLoss::kSquared: {
+                const Index size = n * n_outputs_;
+                RowArray<T> row_losses(n, n_outputs_);
+                squared_error(logits, rows.targets + first * n_outputs_, size, row_losses.data(), logits);
+                Eigen::Map<ArrayX<T>>(losses, n) = row_losses.rowwise().sum();
+                break;
+            }
+        }
+    }
+
+    double accumulate_chunk(const T* params, const LinearRows<T>& rows, Index chunk,
+                            BlockBuffers& buffers) {
+        const Index chunk_begin = chunk * kChunkRows;
+        const Index chunk_end = std::min(rows.n_rows, chunk_begin + kChunkRows);
+        auto partial = partial_grads_.row(chunk);
+        partial.setZero();
+        double loss_sum = 0;
+
+        for (Index begin = chunk_begin; begin < chunk_end; begin += kBlockRows) {
+            const Index n = std::min(kBlockRows, chunk_end - begin);
+            auto Z = buffers.logits.topRows(n);
+            compute_logits(params, rows.X + begin * n_features_, n, Z);
+            apply_loss(rows, begin, n, Z.data(), buffers.losses.data());
+
+            auto losses = buffers.losses.head(n);
+            if (rows.sample_weight != nullptr) {
+                Eigen::Map<const ArrayX<T>> w(rows.sample_weight + begin, n);
+                Z.array().colwise() *= w;
+                loss_sum += (losses.template cast<double>() * w.template cast<double>()).sum();
+            } else {
+                loss_sum += losses.template cast<double>().sum();
+            }
+
+            Eigen::Map<const RowMatrix<T>> Xb(rows.X + begin * n_features_, n, n_features_);
+            buffers.block_grad.noalias() = Z.transpose() * Xb;
+            Eigen::Map<RowMatrix<double>> coef_grad(partial.data(), n_outputs_, n_features_);
+            coef_grad += buffers.block_grad.template cast<double>();
+            partial.tail(n_outputs_) += Z.colwise().sum().template cast<double>();
+        }
+        return loss_sum;
+    }
+
+    Index n_features_, n_outputs_;
+    LinearLoss loss_;
+    RowMatrix<double> partial_grads_;
+    std::vector<double> partial_losses_;
+};
+
+}  // namespace fastml

@@ -1,0 +1,1 @@
+from fastml import _core  # noqa: F401
