@@ -1,0 +1,92 @@
+"""Declarative checks of estimator hyperparameters.
+
+Each estimator lists the allowed values of every constructor argument in a
+``_parameter_constraints`` table; ``validate_params`` checks them all once,
+at the start of ``fit``, and raises an InvalidParameterError (a ValueError
+and a TypeError) that names the estimator, the argument, what is allowed and
+the value received.
+"""
+
+import numbers
+
+import numpy as np
+
+
+class Interval:
+    """Real or integer numbers between ``low`` and ``high`` (None: unbounded)."""
+
+    def __init__(self, kind, low, high, closed="both"):
+        self.kind = kind
+        self.low = low
+        self.high = high
+        self.closed = closed
+
+    def accepts(self, value):
+        if isinstance(value, (bool, np.bool_)):
+            return False
+        if self.kind is numbers.Integral and not isinstance(value, numbers.Integral):
+            return False
+        if not isinstance(value, numbers.Real) or not np.isfinite(value):
+            return False
+        low_ok = self.low is None or (
+            value >= self.low if self.closed in ("both", "left") else value > self.low
+        )
+        high_ok = self.high is None or (
+            value <= self.high if self.closed in ("both", "right") else value < self.high
+        )
+        return low_ok and high_ok
+
+    def __str__(self):
+        name = "an int" if self.kind is numbers.Integral else "a float"
+        left = "[" if self.closed in ("both", "left") else "("
+        right = "]" if self.closed in ("both", "right") else ")"
+        low = "-inf" if self.low is None else self.low
+        high = "inf" if self.high is None else self.high
+        return f"{name} in {left}{low}, {high}{right}"
+
+
+class Options:
+    """One of a fixed set of values, compared with ``==``."""
+
+    def __init__(self, *values):
+        self.values = values
+
+    def accepts(self, value):
+        return any(value is v if v is None else value == v for v in self.values)
+
+    def __str__(self):
+        return "one of " + ", ".join(repr(v) for v in self.values)
+
+
+class InstanceOf:
+    """An instance of one of the given types."""
+
+    def __init__(self, *types, description=None):
+        self.types = types
+        self.description = description
+
+    def accepts(self, value):
+        return isinstance(value, self.types)
+
+    def __str__(self):
+        if self.description:
+            return self.description
+        return "an instance of " + " or ".join(t.__name__ for t in self.types)
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A constructor argument outside its allowed values or of the wrong type.
+
+    It derives from both ValueError and TypeError, so callers can catch either.
+    """
+
+
+def validate_params(estimator):
+    """Check every constructor argument of ``estimator`` against its table."""
+    name = type(estimator).__name__
+    for param, allowed in estimator._parameter_constraints.items():
+        value = getattr(estimator, param)
+        if any(spec.accepts(value) for spec in allowed):
+            continue
+        choices = " or ".join(str(spec) for spec in allowed)
+        raise InvalidParameterError(f"{name}: {param} must be {choices}; got {value!r}.")

@@ -1,0 +1,67 @@
+"""Checks and conversions of input arrays shared by the estimators.
+
+C-contiguous float32 and float64 arrays are passed to the C++ core without a
+copy. Any other layout (Fortran order, a strided slice) or dtype (integers,
+booleans, object arrays of numbers) is converted once to a C-contiguous
+float64 array, or float32 when the input is float32.
+"""
+
+import numpy as np
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, validate_data
+
+FLOAT_DTYPES = (np.float64, np.float32)
+
+
+def check_X_y(estimator, X, y, *, reset=True, multi_output=False, y_numeric=False):
+    """Validate X and y as scikit-learn does, keeping float32 and C order."""
+    return validate_data(
+        estimator,
+        X,
+        y,
+        dtype=FLOAT_DTYPES,
+        order="C",
+        reset=reset,
+        multi_output=multi_output,
+        y_numeric=y_numeric,
+    )
+
+
+def check_X(estimator, X, *, reset=False):
+    """Validate X for prediction, with the feature count seen in ``fit``."""
+    return validate_data(estimator, X, dtype=FLOAT_DTYPES, order="C", reset=reset)
+
+
+def check_sample_weight(sample_weight, X):
+    """Return sample weights as a C-contiguous array of X's dtype.
+
+    Weights must be finite and non-negative, one per row of X, with a positive
+    sum. None means a weight of 1 for every row and returns None.
+    """
+    if sample_weight is None:
+        return None
+    weights = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+    if not np.all(np.isfinite(weights)):
+        raise ValueError("sample_weight contains NaN or infinity; weights must be finite.")
+    if not weights.sum() > 0:
+        raise ValueError(
+            "sample_weight sums to 0; at least one sample needs a positive weight."
+        )
+    return np.ascontiguousarray(weights)
+
+
+def encode_classes(estimator, y):
+    """Return (classes, indices) for classification labels of any type.
+
+    ``classes`` is sorted and ``classes[indices]`` equals ``y``. Labels must
+    hold at least two distinct values; a single class raises the same
+    ValueError in every fastml classifier.
+    """
+    check_classification_targets(y)
+    classes, indices = np.unique(y, return_inverse=True)
+    if classes.shape[0] < 2:
+        raise ValueError(
+            f"y contains only one class ({classes[0]!r}); "
+            f"{type(estimator).__name__} needs samples of at least two classes."
+        )
+    return classes, indices.astype(np.int64, copy=False)

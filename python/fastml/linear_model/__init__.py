@@ -1,0 +1,5 @@
+"""Linear models trained by the C++ core."""
+
+from ._logistic import LogisticRegression
+
+__all__ = ["LogisticRegression"]
