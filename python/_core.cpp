@@ -49,6 +49,17 @@ void check_same_shape(const py::array& a, const py::array& b, const char* name_a
     }
 }
 
+// Checks that `targets` holds n class indices, each in [0, k).
+void check_class_indices(const CArray<std::int64_t>& targets, Index n, Index k) {
+    if (targets.ndim() != 1 || targets.shape(0) != n) {
+        fastml::throw_invalid_argument("targets must hold one class index per row (", n, "); got ", targets.size(), " values");
+    }
+    for (Index i = 0; i < n; ++i) {
+        const std::int64_t c = targets.data()[i];
+        if (c < 0 || c >= k) fastml::throw_invalid_argument("targets[", i, "] = ", c, " is not a class index in [0, ", k, ")");
+    }
+}
+
 template <typename T>
 void bind_elementwise(py::module_& m) {
     m.def("sigmoid", [](CArray<T> x) {
@@ -97,13 +108,7 @@ void bind_losses(py::module_& m) {
     m.def("softmax_cross_entropy", [](CArray<T> logits, CArray<std::int64_t> targets) {
         if (logits.ndim() != 2) fastml::throw_invalid_argument("logits must be 2-D; got ", logits.ndim(), "-D");
         const Index n = logits.shape(0), k = logits.shape(1);
-        if (targets.ndim() != 1 || targets.shape(0) != n) {
-            fastml::throw_invalid_argument("targets must hold one class index per row of logits (", n, ")");
-        }
-        for (Index i = 0; i < n; ++i) {
-            const std::int64_t c = targets.data()[i];
-            if (c < 0 || c >= k) fastml::throw_invalid_argument("targets[", i, "] = ", c, " is not a class index in [0, ", k, ")");
-        }
+        check_class_indices(targets, n, k);
         CArray<T> loss(n);
         auto grad = empty_like_shape<T>(logits);
         {
@@ -169,6 +174,47 @@ void bind_linear(py::module_& m, const char* trainer_name) {
     }, py::arg("params").noconvert(), py::arg("X").noconvert(), py::arg("n_outputs"), py::arg("n_threads") = 0,
        "Logits X @ W.T + b of a linear model with flat params [W.ravel(), b].");
 
+    m.def("linear_loss_and_gradient", [](CArray<T> params, CArray<T> X, py::object targets,
+                                         py::object sample_weight, const std::string& loss,
+                                         Index n_outputs, double scale, int n_threads) {
+        if (X.ndim() != 2) fastml::throw_invalid_argument("X must be 2-D; got ", X.ndim(), "-D");
+        const Index n = X.shape(0), d = X.shape(1);
+        fastml::LinearModel<T> model(d, n_outputs, parse_linear_loss(loss));
+        if (params.size() != model.n_params()) {
+            fastml::throw_invalid_argument("params has ", params.size(), " values; expected n_outputs * (n_features + 1) = ", model.n_params());
+        }
+        fastml::LinearRows<T> rows;
+        rows.X = X.data();
+        rows.n_rows = n;
+        CArray<T> real_targets;
+        CArray<std::int64_t> class_targets;
+        if (model.loss() == fastml::LinearLoss::kSoftmax) {
+            class_targets = targets.cast<CArray<std::int64_t>>();
+            check_class_indices(class_targets, n, n_outputs);
+            rows.classes = class_targets.data();
+        } else {
+            real_targets = targets.cast<CArray<T>>();
+            const Index width = model.loss() == fastml::LinearLoss::kSquared ? n_outputs : 1;
+            if (real_targets.size() != n * width) fastml::throw_invalid_argument("targets must have ", n * width, " values; got ", real_targets.size());
+            rows.targets = real_targets.data();
+        }
+        CArray<T> weights;
+        if (!sample_weight.is_none()) {
+            weights = sample_weight.cast<CArray<T>>();
+            if (weights.size() != n) fastml::throw_invalid_argument("sample_weight must have ", n, " values; got ", weights.size());
+            rows.sample_weight = weights.data();
+        }
+        CArray<T> grad(model.n_params());
+        double loss_sum;
+        {
+            py::gil_scoped_release release;
+            loss_sum = model.loss_and_gradient(params.data(), rows, scale, grad.mutable_data(), n_threads);
+        }
+        return py::make_tuple(loss_sum, grad);
+    }, py::arg("params").noconvert(), py::arg("X").noconvert(), py::arg("targets"), py::arg("sample_weight"),
+       py::arg("loss"), py::arg("n_outputs"), py::arg("scale") = 1.0, py::arg("n_threads") = 0,
+       "Fused pass of a linear model: (sum_i w_i * loss_i, scale * its gradient) for flat params [W.ravel(), b].");
+
     py::class_<Trainer>(m, trainer_name, "Stateful trainer of a linear model: parameters, optimizer state and RNG.")
         .def(py::init([](Index n_features, Index n_outputs, const std::string& loss, bool fit_intercept,
                          const std::string& optimizer, double beta1, double beta2, double epsilon,
@@ -204,12 +250,7 @@ void bind_linear(py::module_& m, const char* trainer_name) {
                  CArray<std::int64_t> class_targets;
                  if (t.model().loss() == fastml::LinearLoss::kSoftmax) {
                      class_targets = targets.cast<CArray<std::int64_t>>();
-                     if (class_targets.size() != n) fastml::throw_invalid_argument("targets must have ", n, " class indices; got ", class_targets.size());
-                     const Index k = t.model().n_outputs();
-                     for (Index i = 0; i < n; ++i) {
-                         const std::int64_t c = class_targets.data()[i];
-                         if (c < 0 || c >= k) fastml::throw_invalid_argument("targets[", i, "] = ", c, " is not a class index in [0, ", k, ")");
-                     }
+                     check_class_indices(class_targets, n, t.model().n_outputs());
                      rows.classes = class_targets.data();
                  } else {
                      real_targets = targets.cast<CArray<T>>();

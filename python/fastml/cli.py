@@ -1,0 +1,43 @@
+"""The ``fastml`` command line."""
+
+import argparse
+import json
+import sys
+
+from . import __version__
+
+
+def _run_demo(args):
+    from .demo import format_report, run_demo
+
+    report = run_demo(quick=args.quick)
+    if args.json:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+    else:
+        sys.stdout.write(format_report(report) + "\n")
+    return 0
+
+
+def build_parser():
+    """The argument parser with one subcommand per task."""
+    parser = argparse.ArgumentParser(
+        prog="fastml", description="Train linear models and small networks with fastml."
+    )
+    parser.add_argument("--version", action="version", version=f"fastml {__version__}")
+    subcommands = parser.add_subparsers(dest="command", required=True)
+
+    demo = subcommands.add_parser(
+        "demo", help="train the bundled real data sets and print a report"
+    )
+    demo.add_argument("--json", action="store_true", help="print the report as JSON")
+    demo.add_argument(
+        "--quick", action="store_true", help="fewer epochs, for a fast check"
+    )
+    demo.set_defaults(handler=_run_demo)
+    return parser
+
+
+def main(argv=None):
+    """Parse ``argv`` (default: sys.argv[1:]), run the subcommand, return its exit code."""
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
