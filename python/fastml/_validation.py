@@ -50,18 +50,30 @@ def check_sample_weight(sample_weight, X):
     return np.ascontiguousarray(weights)
 
 
-def encode_classes(estimator, y):
+def _single_class_error(estimator, label, detail=""):
+    label = label.item() if isinstance(label, np.generic) else label
+    return ValueError(
+        f"y contains only one class ({label!r}){detail}; "
+        f"{type(estimator).__name__} needs samples of at least two classes."
+    )
+
+
+def encode_classes(estimator, y, sample_weight=None):
     """Return (classes, indices) for classification labels of any type.
 
     ``classes`` is sorted and ``classes[indices]`` equals ``y``. Labels must
-    hold at least two distinct values; a single class raises the same
-    ValueError in every fastml classifier.
+    hold at least two distinct values, also among the samples of positive
+    weight; a single class raises the same ValueError in every fastml
+    classifier.
     """
     check_classification_targets(y)
     classes, indices = np.unique(y, return_inverse=True)
     if classes.shape[0] < 2:
-        raise ValueError(
-            f"y contains only one class ({classes[0]!r}); "
-            f"{type(estimator).__name__} needs samples of at least two classes."
-        )
+        raise _single_class_error(estimator, classes[0])
+    if sample_weight is not None:
+        weighted = np.unique(indices[sample_weight > 0])
+        if weighted.shape[0] < 2:
+            raise _single_class_error(
+                estimator, classes[weighted[0]], " among samples with positive weight"
+            )
     return classes, indices.astype(np.int64, copy=False)

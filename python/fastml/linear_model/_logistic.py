@@ -51,7 +51,7 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
         k rows drawn from a new seeded permutation every epoch.
     max_epochs : int >= 1, default=1000
         Maximum number of passes over the training data.
-    tol : float >= 0, default=1e-6
+    tol : float >= 0, default=1e-4
         Training stops once the training cost has failed to drop by more
         than ``tol`` below its best value for ``n_iter_no_change``
         consecutive epochs.
@@ -99,7 +99,7 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
         learning_rate=0.01,
         batch_size=None,
         max_epochs=1000,
-        tol=1e-6,
+        tol=1e-4,
         n_iter_no_change=5,
         random_state=None,
         n_threads=None,
@@ -131,7 +131,7 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
             self._validate_params()
             X, y = check_X_y(self, X, y)
             sample_weight = check_sample_weight(sample_weight, X)
-            classes, indices = encode_classes(self, y)
+            classes, indices = encode_classes(self, y, sample_weight)
             if classes.shape[0] == 2:
                 targets = indices.astype(X.dtype)
                 self._train(X, targets, sample_weight, n_outputs=1, loss="logistic")

@@ -1,0 +1,132 @@
+"""The fused loss-and-gradient pass of the linear models against NumPy."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from fastml import _core
+
+PASS_TOLERANCES = {np.float64: {"rtol": 1e-11, "atol": 1e-12}, np.float32: {"rtol": 1e-4, "atol": 1e-5}}
+
+
+def make_problem(loss, dtype, n_samples=5000, n_features=7, n_outputs=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, n_features)).astype(dtype)
+    k = 1 if loss == "logistic" else n_outputs
+    params = (rng.standard_normal(k * (n_features + 1)) * 0.5).astype(dtype)
+    if loss == "logistic":
+        targets = (rng.uniform(size=n_samples) > 0.5).astype(dtype)
+    elif loss == "softmax":
+        targets = rng.integers(0, k, n_samples).astype(np.int64)
+    else:
+        targets = rng.standard_normal((n_samples, k)).astype(dtype)
+    weights = rng.uniform(0.5, 2.0, n_samples).astype(dtype)
+    return X, params, targets, weights, k
+
+
+def reference(loss, X, params, targets, weights, k):
+    """Weighted loss sum and its gradient in float64, written from the formulas."""
+    X = X.astype(np.float64)
+    d = X.shape[1]
+    W = params[: k * d].astype(np.float64).reshape(k, d)
+    b = params[k * d :].astype(np.float64)
+    Z = X @ W.T + b
+    if loss == "logistic":
+        z = Z[:, 0]
+        per_sample = np.logaddexp(0, z) - targets * z
+        dZ = (1 / (1 + np.exp(-z)) - targets)[:, None]
+    elif loss == "softmax":
+        lse = np.logaddexp.reduce(Z, axis=1)
+        per_sample = lse - Z[np.arange(len(Z)), targets]
+        dZ = np.exp(Z - lse[:, None])
+        dZ[np.arange(len(Z)), targets] -= 1
+    else:
+        residual = Z - targets
+        per_sample = 0.5 * (residual**2).sum(axis=1)
+        dZ = residual
+    dZ = dZ * weights[:, None]
+    grad = np.concatenate([(dZ.T @ X).ravel(), dZ.sum(axis=0)])
+    return np.sum(weights * per_sample), grad
+
+
+@pytest.mark.parametrize("loss", ["logistic", "softmax", "squared"])
+def test_pass_matches_numpy_reference(loss, dtype):
+    X, params, targets, weights, k = make_problem(loss, dtype)
+    loss_sum, grad = _core.linear_loss_and_gradient(params, X, targets, weights, loss, k, 0.5)
+    expected_loss, expected_grad = reference(loss, X, params, targets, weights.astype(np.float64), k)
+    assert grad.dtype == dtype
+    assert_allclose(loss_sum, expected_loss, rtol=PASS_TOLERANCES[dtype]["rtol"])
+    assert_allclose(grad, 0.5 * expected_grad, **PASS_TOLERANCES[dtype])
+
+
+@pytest.mark.parametrize("loss", ["logistic", "softmax", "squared"])
+def test_pass_without_weights_equals_unit_weights(loss):
+    X, params, targets, _, k = make_problem(loss, np.float64, n_samples=300)
+    unweighted = _core.linear_loss_and_gradient(params, X, targets, None, loss, k)
+    unit = _core.linear_loss_and_gradient(params, X, targets, np.ones(300), loss, k)
+    assert unweighted[0] == unit[0]
+    assert_array_equal(unweighted[1], unit[1])
+
+
+@pytest.mark.parametrize("loss", ["logistic", "softmax", "squared"])
+def test_pass_gradient_matches_finite_differences(loss):
+    X, params, targets, weights, k = make_problem(loss, np.float64, n_samples=50, n_features=3)
+    _, grad = _core.linear_loss_and_gradient(params, X, targets, weights, loss, k)
+    step = 1e-6
+    numeric = np.empty_like(params)
+    for i in range(params.size):
+        plus, minus = params.copy(), params.copy()
+        plus[i] += step
+        minus[i] -= step
+        f_plus = _core.linear_loss_and_gradient(plus, X, targets, weights, loss, k)[0]
+        f_minus = _core.linear_loss_and_gradient(minus, X, targets, weights, loss, k)[0]
+        numeric[i] = (f_plus - f_minus) / (2 * step)
+    assert_allclose(grad, numeric, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["logistic", "softmax", "squared"])
+def test_pass_bits_do_not_depend_on_thread_count(loss, dtype):
+    X, params, targets, weights, k = make_problem(loss, dtype, n_samples=9000)
+    results = [
+        _core.linear_loss_and_gradient(params, X, targets, weights, loss, k, 1.0, n_threads)
+        for n_threads in (1, 2, 4)
+    ]
+    for loss_sum, grad in results[1:]:
+        assert loss_sum == results[0][0]
+        assert_array_equal(grad, results[0][1])
+
+
+def test_pass_with_huge_logits_stays_finite():
+    X = np.array([[1e4], [-1e4], [1.0]])
+    params = np.array([1.0, 0.0])
+    targets = np.array([1.0, 0.0, 0.0])
+    loss_sum, grad = _core.linear_loss_and_gradient(params, X, targets, None, "logistic", 1)
+    assert np.isfinite(loss_sum)
+    assert np.isfinite(grad).all()
+
+
+def test_decision_function_matches_numpy(dtype, rng):
+    X = rng.standard_normal((3000, 5)).astype(dtype)
+    params = rng.standard_normal(4 * 6).astype(dtype)
+    logits = _core.linear_decision_function(params, X, 4)
+    expected = X.astype(np.float64) @ params[:20].reshape(4, 5).T.astype(np.float64) + params[20:]
+    assert_allclose(logits, expected, **PASS_TOLERANCES[dtype])
+
+
+def test_pass_rejects_class_index_out_of_range():
+    with pytest.raises(ValueError, match=r"targets\[1\] = 5 is not a class index in \[0, 3\)"):
+        _core.linear_loss_and_gradient(
+            np.zeros(3 * 3), np.zeros((2, 2)), np.array([0, 5]), None, "softmax", 3
+        )
+
+
+def test_pass_rejects_wrong_parameter_count():
+    with pytest.raises(ValueError, match="params has 2 values; expected"):
+        _core.linear_loss_and_gradient(np.zeros(2), np.zeros((2, 2)), np.zeros(2), None, "logistic", 1)
+
+
+def test_pass_rejects_float64_params_with_float32_X():
+    with pytest.raises(TypeError):
+        _core.linear_loss_and_gradient(
+            np.zeros(3), np.zeros((2, 2), dtype=np.float32), np.zeros(2), None, "logistic", 1
+        )

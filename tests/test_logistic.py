@@ -1,0 +1,441 @@
+import pickle
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.preprocessing import StandardScaler
+
+from fastml import LogisticRegression, datasets, losses
+
+
+def blobs(n_samples=300, n_classes=2, n_features=4, seed=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    centers = rng.standard_normal((n_classes, n_features)) * 3
+    y = rng.integers(0, n_classes, n_samples)
+    X = centers[y] + rng.standard_normal((n_samples, n_features))
+    return X.astype(dtype), y
+
+
+def fit_quietly(model, X, y, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X, y, **kwargs)
+
+
+# Shapes and outputs
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 5])
+def test_fitted_attribute_shapes(n_classes):
+    X, y = blobs(n_classes=n_classes)
+    model = fit_quietly(LogisticRegression(max_epochs=50), X, y)
+    rows = 1 if n_classes == 2 else n_classes
+    assert model.coef_.shape == (rows, 4)
+    assert model.intercept_.shape == (rows,)
+    assert_array_equal(model.classes_, np.arange(n_classes))
+    assert model.n_features_in_ == 4
+    assert model.n_iter_ == len(model.history_["train_loss"])
+    assert len(model.history_["train_cost"]) == model.n_iter_
+
+
+def test_binary_decision_function_is_one_logit_per_row():
+    X, y = blobs()
+    model = fit_quietly(LogisticRegression(max_epochs=50), X, y)
+    logits = model.decision_function(X)
+    assert logits.shape == (300,)
+    assert_allclose(logits, X @ model.coef_[0] + model.intercept_[0], rtol=1e-10, atol=1e-12)
+    assert_array_equal(model.predict(X), (logits > 0).astype(int))
+
+
+def test_multiclass_probabilities_are_softmax_of_logits():
+    X, y = blobs(n_classes=4)
+    model = fit_quietly(LogisticRegression(max_epochs=50), X, y)
+    logits = X @ model.coef_.T + model.intercept_
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    assert_allclose(model.predict_proba(X), expected, rtol=1e-10, atol=1e-14)
+    assert_allclose(np.exp(model.predict_log_proba(X)), expected, rtol=1e-10, atol=1e-14)
+    assert_array_equal(model.predict(X), np.argmax(logits, axis=1))
+
+
+def test_binary_probability_columns_follow_classes():
+    X, y = blobs()
+    labels = np.where(y == 1, "yes", "no")
+    model = fit_quietly(LogisticRegression(max_epochs=50), X, labels)
+    assert_array_equal(model.classes_, ["no", "yes"])
+    proba = model.predict_proba(X)
+    p_yes = 1 / (1 + np.exp(-model.decision_function(X)))
+    assert_allclose(proba[:, 1], p_yes, rtol=1e-12)
+    assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+
+
+def test_confident_probabilities_keep_small_complement():
+    model = fit_quietly(LogisticRegression(max_epochs=1), [[0.0], [1.0]], [0, 1])
+    model.coef_ = np.array([[1.0]])
+    model.intercept_ = np.array([0.0])
+    proba = model.predict_proba([[50.0]])
+    assert_allclose(proba[0, 0], np.exp(-50.0), rtol=1e-12)
+
+
+# Labels keep their own values
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [[-1, -1, 1, 1], ["no", "no", "yes", "yes"], [2, 2, 7, 7], [True, True, False, False]],
+    ids=["signs", "strings", "integers", "booleans"],
+)
+def test_predict_returns_original_labels(labels):
+    X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
+    model = fit_quietly(LogisticRegression(learning_rate=0.1, max_epochs=200), X, labels)
+    assert_array_equal(model.classes_, np.unique(labels))
+    assert_array_equal(model.predict(X), labels)
+    assert model.predict(X).dtype == np.asarray(labels).dtype
+
+
+def test_three_string_classes():
+    X, y = blobs(n_classes=3)
+    names = np.array(["cat", "dog", "emu"])[y]
+    model = fit_quietly(LogisticRegression(max_epochs=100), X, names)
+    assert_array_equal(model.classes_, ["cat", "dog", "emu"])
+    assert set(model.predict(X)) <= {"cat", "dog", "emu"}
+    assert model.score(X, names) > 0.9
+
+
+def test_unsorted_sparse_integer_labels_map_to_sorted_classes():
+    X, y = blobs(n_classes=3)
+    labels = np.array([7, 2, 5])[y]
+    model = fit_quietly(LogisticRegression(max_epochs=100), X, labels)
+    assert_array_equal(model.classes_, [2, 5, 7])
+    proba = model.predict_proba(X)
+    assert_array_equal(model.classes_[proba.argmax(axis=1)], model.predict(X))
+
+
+# Input checks
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_y_is_rejected(bad):
+    X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    with pytest.raises(ValueError, match="Input y contains (NaN|infinity)"):
+        LogisticRegression().fit(X, [0, 1, bad, 3])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_X_is_rejected(bad):
+    X = np.array([[0.0], [1.0], [bad], [3.0]])
+    with pytest.raises(ValueError, match="Input X contains (NaN|infinity)"):
+        LogisticRegression().fit(X, [0, 1, 0, 1])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_X_is_rejected_in_predict(bad):
+    model = fit_quietly(LogisticRegression(max_epochs=5), [[0.0], [1.0]], [0, 1])
+    with pytest.raises(ValueError, match="Input X contains"):
+        model.predict([[bad]])
+
+
+@pytest.mark.parametrize("labels", [[0, 0, 0], ["a", "a", "a"], [5.0, 5.0, 5.0]])
+def test_single_class_is_rejected(labels):
+    with pytest.raises(ValueError, match=r"only one class \(.+\)"):
+        LogisticRegression().fit([[1.0], [2.0], [3.0]], labels)
+
+
+def test_single_class_message_names_the_class():
+    with pytest.raises(ValueError, match=r"y contains only one class \(0\); LogisticRegression"):
+        LogisticRegression().fit([[1.0], [2.0], [3.0]], [0, 0, 0])
+
+
+def test_mismatched_lengths_are_rejected():
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        LogisticRegression().fit(np.zeros((4, 2)), [0, 1, 0])
+
+
+def test_three_dimensional_X_is_rejected():
+    with pytest.raises(ValueError, match="dim 3"):
+        LogisticRegression().fit(np.zeros((4, 2, 2)), [0, 1, 0, 1])
+
+
+def test_empty_X_is_rejected():
+    with pytest.raises(ValueError, match="0 sample"):
+        LogisticRegression().fit(np.zeros((0, 2)), [])
+
+
+def test_continuous_y_is_rejected():
+    with pytest.raises(ValueError, match="Unknown label type"):
+        LogisticRegression().fit(np.zeros((4, 1)), [0.1, 0.5, 0.7, 0.2])
+
+
+def test_wrong_feature_count_in_predict():
+    X = np.zeros((4, 3)) + np.arange(4)[:, None]
+    model = fit_quietly(LogisticRegression(max_epochs=5), X, [0, 1, 0, 1])
+    with pytest.raises(ValueError, match="X has 2 features, but LogisticRegression is expecting 3"):
+        model.predict(np.zeros((2, 2)))
+
+
+def test_predict_before_fit_raises_not_fitted():
+    with pytest.raises(NotFittedError):
+        LogisticRegression().predict([[0.0]])
+
+
+@pytest.mark.parametrize(
+    "param, value, message",
+    [
+        ("alpha", -1.0, r"alpha must be a float in \[0, inf\); got -1.0"),
+        ("optimizer", "adamax", r"optimizer must be one of 'sgd', 'adam'; got 'adamax'"),
+        ("penalty", "l3", r"penalty must be one of None, 'l2', 'l1', 'elasticnet'; got 'l3'"),
+        ("learning_rate", 0.0, r"learning_rate must be a float in \(0, inf\); got 0.0"),
+        ("batch_size", 0, r"batch_size must be one of None or an int in \[1, inf\); got 0"),
+        ("max_epochs", 2.5, r"max_epochs must be an int in \[1, inf\); got 2.5"),
+        ("tol", np.nan, r"tol must be a float in \[0, inf\); got nan"),
+        ("l1_ratio", 1.5, r"l1_ratio must be a float in \[0, 1\]; got 1.5"),
+        ("n_threads", 0, r"n_threads must be one of None or an int in \[1, inf\); got 0"),
+        ("fit_intercept", "yes", r"fit_intercept must be one of True, False; got 'yes'"),
+    ],
+)
+def test_bad_parameter_names_value_and_allowed(param, value, message):
+    model = LogisticRegression(**{param: value})
+    with pytest.raises(ValueError, match=r"LogisticRegression: " + message):
+        model.fit([[0.0], [1.0]], [0, 1])
+
+
+def test_bad_parameter_type_is_also_a_type_error():
+    with pytest.raises(TypeError, match="alpha"):
+        LogisticRegression(alpha="strong").fit([[0.0], [1.0]], [0, 1])
+
+
+@pytest.mark.parametrize(
+    "weights, message",
+    [
+        ([1.0, -1.0, 1.0, 1.0], "Negative values in data passed to `sample_weight`"),
+        ([0.0, 0.0, 0.0, 0.0], "at least one non-zero"),
+        ([1.0, np.nan, 1.0, 1.0], "NaN"),
+        ([1.0, 1.0], r"sample_weight.shape == \(2,\)"),
+    ],
+)
+def test_bad_sample_weight_is_rejected(weights, message):
+    X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    with pytest.raises(ValueError, match=message):
+        LogisticRegression().fit(X, [0, 1, 0, 1], sample_weight=weights)
+
+
+def test_failed_fit_keeps_previous_model():
+    X, y = blobs()
+    model = fit_quietly(LogisticRegression(max_epochs=30), X, y)
+    coef, intercept, history = model.coef_.copy(), model.intercept_.copy(), model.history_
+    with pytest.raises(ValueError):
+        model.fit(np.zeros((3, 7)), [0, 0, 0])
+    assert_array_equal(model.coef_, coef)
+    assert_array_equal(model.intercept_, intercept)
+    assert model.history_ is history
+    assert model.n_features_in_ == 4
+    assert_array_equal(model.predict(X), fit_quietly(LogisticRegression(max_epochs=30), X, y).predict(X))
+
+
+def test_diverging_fit_raises_and_keeps_previous_model():
+    X, y = blobs()
+    X = X * 1e150
+    model = fit_quietly(LogisticRegression(max_epochs=5), blobs()[0], y)
+    coef = model.coef_.copy()
+    with pytest.raises(FloatingPointError, match="smaller learning_rate"):
+        LogisticRegression(optimizer="sgd", learning_rate=1e300, max_epochs=20).fit(X, y)
+    with pytest.raises(FloatingPointError, match="training cost became"):
+        model.set_params(optimizer="sgd", learning_rate=1e300, max_epochs=20).fit(X, y)
+    assert_array_equal(model.coef_, coef)
+
+
+def test_convergence_warning_says_what_to_change():
+    X, y = blobs()
+    with pytest.warns(ConvergenceWarning, match=r"max_epochs=3 epochs.*gradient norm.*Increase max_epochs"):
+        LogisticRegression(max_epochs=3).fit(X, y)
+
+
+def test_no_warning_when_converged():
+    X, y = blobs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = LogisticRegression(learning_rate=0.1, tol=1e-3, max_epochs=5000).fit(X, y)
+    assert model.n_iter_ < 5000
+
+
+# Dtypes and layouts
+
+
+def test_float32_trains_in_float32():
+    X, y = blobs(dtype=np.float32)
+    model = fit_quietly(LogisticRegression(max_epochs=100), X, y)
+    assert model.coef_.dtype == np.float32
+    assert model.intercept_.dtype == np.float32
+    assert model.decision_function(X).dtype == np.float32
+    reference = fit_quietly(LogisticRegression(max_epochs=100), X.astype(np.float64), y)
+    assert reference.coef_.dtype == np.float64
+    assert_allclose(model.coef_, reference.coef_, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("layout", ["fortran", "sliced", "integer"])
+def test_other_layouts_give_the_contiguous_result(layout):
+    X, y = blobs(n_samples=400)
+    if layout == "fortran":
+        X_other = np.asfortranarray(X)
+    elif layout == "sliced":
+        wide = np.zeros((400, 8))
+        wide[:, ::2] = X
+        X_other = wide[:, ::2]
+    else:
+        X = np.round(X * 10)
+        X_other = X.astype(np.int64)
+    params = dict(optimizer="sgd", batch_size=16, max_epochs=20, random_state=3)
+    expected = fit_quietly(LogisticRegression(**params), np.ascontiguousarray(X), y)
+    result = fit_quietly(LogisticRegression(**params), X_other, y)
+    assert_array_equal(result.coef_, expected.coef_)
+    assert_array_equal(result.intercept_, expected.intercept_)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_contiguous_input_is_not_copied(dtype):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20000, 50)).astype(dtype)
+    y = (X[:, 0] > 0).astype(np.int64)
+    model = LogisticRegression(max_epochs=2)
+    tracemalloc.start()
+    try:
+        fit_quietly(model, X, y)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # NumPy reports its allocations to tracemalloc; a copy of X would show up
+    # as a peak of at least X.nbytes.
+    assert peak < X.nbytes / 4
+
+
+def test_fortran_input_is_copied_once():
+    rng = np.random.default_rng(0)
+    X = np.asfortranarray(rng.standard_normal((20000, 50)))
+    y = (X[:, 0] > 0).astype(np.int64)
+    tracemalloc.start()
+    try:
+        fit_quietly(LogisticRegression(max_epochs=2), X, y)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert X.nbytes <= peak < 2 * X.nbytes
+
+
+# Determinism
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("batch_size", [None, 5000, 64])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_coefficients_identical_for_any_thread_count(optimizer, batch_size, dtype):
+    X, y = blobs(n_samples=12000, n_classes=3, n_features=6, dtype=dtype)
+    fits = [
+        fit_quietly(
+            LogisticRegression(
+                optimizer=optimizer, batch_size=batch_size, max_epochs=4, random_state=7,
+                n_threads=n_threads,
+            ),
+            X,
+            y,
+        )
+        for n_threads in (1, 2, 4)
+    ]
+    for other in fits[1:]:
+        assert_array_equal(other.coef_, fits[0].coef_)
+        assert_array_equal(other.intercept_, fits[0].intercept_)
+        assert other.history_ == fits[0].history_
+
+
+def test_random_state_changes_mini_batch_order():
+    X, y = blobs()
+    first = fit_quietly(LogisticRegression(batch_size=8, max_epochs=3, random_state=1), X, y)
+    second = fit_quietly(LogisticRegression(batch_size=8, max_epochs=3, random_state=2), X, y)
+    same = fit_quietly(LogisticRegression(batch_size=8, max_epochs=3, random_state=1), X, y)
+    assert not np.array_equal(first.coef_, second.coef_)
+    assert_array_equal(first.coef_, same.coef_)
+
+
+# Objective and optimum
+
+
+def test_history_separates_loss_and_penalty():
+    X, y = blobs()
+    model = fit_quietly(LogisticRegression(alpha=0.1, max_epochs=200, learning_rate=0.05), X, y)
+    logits = model.decision_function(X)
+    final_loss = losses.binary_cross_entropy(logits, y.astype(float))
+    penalty = 0.1 / 2 * np.sum(model.coef_**2)
+    # The history holds the values at the start of the last epoch.
+    assert_allclose(model.history_["train_loss"][-1], final_loss, rtol=1e-3)
+    assert model.history_["train_cost"][-1] > model.history_["train_loss"][-1]
+    assert_allclose(model.history_["train_cost"][-1] - model.history_["train_loss"][-1], penalty, rtol=1e-2)
+
+
+def sklearn_optimum(X, y, alpha):
+    """scikit-learn's lbfgs solution of the same objective and its mean log loss."""
+    from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
+
+    reference = SklearnLogisticRegression(C=1 / (alpha * X.shape[0]), tol=1e-10, max_iter=10000)
+    reference.fit(X, y)
+    proba = reference.predict_proba(X)
+    log_loss = -np.mean(np.log(proba[np.arange(len(y)), np.searchsorted(reference.classes_, y)]))
+    cost = log_loss + alpha / 2 * np.sum(reference.coef_**2)
+    return log_loss, cost
+
+
+@pytest.mark.parametrize("loader", [datasets.load_breast_cancer, datasets.load_digits])
+def test_reaches_sklearn_log_loss_within_one_percent(loader):
+    pytest.importorskip("sklearn")
+    X, y = loader()
+    X = StandardScaler().fit_transform(X)
+    alpha = 1e-3
+    expected_loss, expected_cost = sklearn_optimum(X, y, alpha)
+    model = LogisticRegression(
+        alpha=alpha, optimizer="adam", learning_rate=0.02, max_epochs=5000, tol=1e-9,
+        n_iter_no_change=20,
+    ).fit(X, y)
+    logits = model.decision_function(X)
+    indices = np.searchsorted(model.classes_, y)
+    if logits.ndim == 1:
+        loss = losses.binary_cross_entropy(logits, indices.astype(float))
+    else:
+        loss = losses.softmax_cross_entropy(logits, indices)
+    cost = loss + alpha / 2 * np.sum(model.coef_**2)
+    assert cost >= expected_cost * (1 - 1e-9)
+    assert cost <= expected_cost * 1.01
+    assert abs(loss - expected_loss) <= 0.01 * expected_loss
+
+
+def test_intercept_is_not_penalized():
+    X = np.zeros((10, 1))
+    y = np.array([1] * 7 + [0] * 3)
+    model = LogisticRegression(
+        alpha=1e6, optimizer="sgd", learning_rate=1.0, max_epochs=5000, tol=1e-15
+    ).fit(X, y)
+    assert model.coef_[0, 0] == 0.0
+    assert_allclose(model.intercept_[0], np.log(7 / 3), rtol=1e-6)
+
+
+def test_sample_weight_equals_repeated_rows():
+    X, y = blobs(n_samples=60)
+    weights = np.random.default_rng(1).integers(1, 4, 60)
+    params = dict(optimizer="sgd", learning_rate=0.1, max_epochs=50)
+    weighted = fit_quietly(LogisticRegression(**params), X, y, sample_weight=weights)
+    repeated = fit_quietly(LogisticRegression(**params), np.repeat(X, weights, axis=0), np.repeat(y, weights))
+    assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-10)
+    assert_allclose(weighted.intercept_, repeated.intercept_, rtol=1e-10)
+
+
+def test_verbose_progress_never_writes_to_stdout(capsys):
+    X, y = blobs()
+    fit_quietly(LogisticRegression(max_epochs=5, verbose=1), X, y)
+    assert capsys.readouterr().out == ""
+
+
+def test_pickle_round_trip_keeps_predictions():
+    X, y = blobs(n_classes=3)
+    model = fit_quietly(LogisticRegression(max_epochs=20), X, y)
+    restored = pickle.loads(pickle.dumps(model))
+    assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
