@@ -1,4 +1,4 @@
-// Python bindings of the fastml core: the one place that knows about Python.
+// Python bindings of the fastml core, the only file that includes Python headers.
 //
 // Arrays are taken without conversion (`noconvert`): the Python layer checks
 // dtype, shape and finiteness and passes C-contiguous float32 or float64
@@ -49,7 +49,7 @@ void check_same_shape(const py::array& a, const py::array& b, const char* name_a
     }
 }
 
-// Checks that `targets` holds n class indices, each in [0, k).
+// Checks that `targets` contains n class indices, each in [0, k).
 void check_class_indices(const CArray<std::int64_t>& targets, Index n, Index k) {
     if (targets.ndim() != 1 || targets.shape(0) != n) {
         fastml::throw_invalid_argument("targets must hold one class index per row (", n, "); got ", targets.size(), " values");

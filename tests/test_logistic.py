@@ -367,7 +367,7 @@ def test_history_separates_loss_and_penalty():
     logits = model.decision_function(X)
     final_loss = losses.binary_cross_entropy(logits, y.astype(float))
     penalty = 0.1 / 2 * np.sum(model.coef_**2)
-    # The history holds the values at the start of the last epoch.
+    # The history records the values at the start of the last epoch.
     assert_allclose(model.history_["train_loss"][-1], final_loss, rtol=1e-3)
     assert model.history_["train_cost"][-1] > model.history_["train_loss"][-1]
     assert_allclose(model.history_["train_cost"][-1] - model.history_["train_loss"][-1], penalty, rtol=1e-2)

@@ -1,10 +1,10 @@
 """Declarative checks of estimator hyperparameters.
 
 Each estimator lists the allowed values of every constructor argument in a
-``_parameter_constraints`` table; ``validate_params`` checks them all once,
-at the start of ``fit``, and raises an InvalidParameterError (a ValueError
-and a TypeError) that names the estimator, the argument, what is allowed and
-the value received.
+``_parameter_constraints`` table. ``validate_params`` checks them all once,
+at the start of ``fit``. A bad value raises an InvalidParameterError (both a
+ValueError and a TypeError) that names the estimator, the argument, what is
+allowed and the value received.
 """
 
 import numbers

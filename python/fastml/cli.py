@@ -19,7 +19,7 @@ def _run_demo(args):
 
 
 def build_parser():
-    """The argument parser with one subcommand per task."""
+    """Build the argument parser with one subcommand per task."""
     parser = argparse.ArgumentParser(
         prog="fastml", description="Train linear models and small networks with fastml."
     )

@@ -2,10 +2,9 @@
 
 Each data set is split once into training, validation and test parts with a
 fixed seed and standardized with statistics of the training part. Every
-model is then trained with full-batch gradient descent, mini-batch SGD and
-Adam, and reported with its epochs, fit time, training and validation cost
-(mean log loss plus penalty on the training part, mean log loss on the
-validation part) and its test accuracy and test log loss.
+model is trained with full-batch gradient descent, mini-batch SGD and Adam.
+The report gives its epochs, fit time, training cost (mean log loss plus
+penalty), validation cost (mean log loss), test accuracy and test log loss.
 """
 
 import time
