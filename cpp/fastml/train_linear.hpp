@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "linear_model.hpp"
@@ -91,8 +92,8 @@ public:
         double best_cost = INFINITY;
         int epochs_without_improvement = 0;
         for (int epoch = 0; epoch < options.max_epochs; ++epoch) {
-            const double loss = run_epoch(data, batch, mean_weight, options, result);
-            const double cost = loss + penalty_.value(params_.data(), model_.n_coef());
+            const auto [loss, penalty] = run_epoch(data, batch, mean_weight, options, result);
+            const double cost = loss + penalty;
             result.n_epochs = epoch + 1;
             result.train_loss.push_back(loss);
             result.train_cost.push_back(cost);
@@ -175,19 +176,22 @@ private:
         return rows;
     }
 
-    // Runs one epoch and returns its mean training loss: the loss before the
-    // step for a full batch, the mean of the batch losses for mini-batches.
-    double run_epoch(const LinearRows<T>& data, Index batch, double mean_weight,
-                     const TrainOptions& options, TrainResult& result) {
+    // Runs one epoch and returns its mean training loss and penalty, both
+    // taken before each step: for a full batch they are the values at the
+    // start of the epoch, for mini-batches the means over the epoch's steps.
+    std::pair<double, double> run_epoch(const LinearRows<T>& data, Index batch, double mean_weight,
+                                        const TrainOptions& options, TrainResult& result) {
         const Index n = data.n_rows;
         if (batch < n) shuffle();
         double weighted_loss = 0;
+        double weighted_penalty = 0;
         for (Index begin = 0; begin < n; begin += batch) {
             const Index size = std::min(batch, n - begin);
             const LinearRows<T> rows = batch < n ? gather(data, begin, size) : data;
+            weighted_penalty += double(size) * penalty_.value(params_.data(), model_.n_coef());
             weighted_loss += step(rows, size * mean_weight, options, result);
         }
-        return weighted_loss / (double(n) * mean_weight);
+        return {weighted_loss / (double(n) * mean_weight), weighted_penalty / double(n)};
     }
 
     // One optimizer step on a batch whose weights sum to about
