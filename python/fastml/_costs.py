@@ -1,0 +1,113 @@
+"""Unpenalized costs of fitted estimators: log loss and squared-error cost."""
+
+import numpy as np
+
+from ._splitting import as_label_array, format_label, format_labels, take
+
+LOG_LOSS = "log loss"
+SQUARED_ERROR = "squared-error cost J = 1/(2m) sum(err^2)"
+
+
+def cost(estimator, X, y, classifier):
+    """Return the unpenalized cost of a fitted estimator on (X, y).
+
+    TODO: compute both costs with fastml.losses once it is available.
+    """
+    if classifier:
+        return _log_loss(estimator, X, y)
+    return _squared_error_cost(estimator.predict(X), y)
+
+
+def _squared_error_cost(predictions, y):
+    y = np.asarray(y, dtype=np.float64)
+    predictions = np.asarray(predictions, dtype=np.float64).reshape(y.shape)
+    return float(np.sum((predictions - y) ** 2) / (2 * y.shape[0]))
+
+
+def _log_loss(estimator, X, y):
+    """Return the mean log loss, computed from logits where possible.
+
+    ``decision_function`` is taken as logits unless the estimator also has
+    ``predict_proba`` and the two disagree (as for SVC, whose decision function
+    is a margin). Probabilities are clipped to [eps, 1] with eps the float64
+    machine epsilon, so that a probability of exactly 0 costs -log(eps) = 36.04
+    instead of infinity.
+    """
+    class_index = _class_indices(estimator.classes_, y)
+    logits = _logits_if_consistent(estimator, X)
+    if logits is not None:
+        return float(np.mean(_log_loss_from_logits(logits, class_index)))
+    probabilities = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+    picked = probabilities[np.arange(len(class_index)), class_index]
+    eps = np.finfo(np.float64).eps
+    return float(np.mean(-np.log(np.clip(picked, eps, 1.0))))
+
+
+def _logits_if_consistent(estimator, X):
+    if not hasattr(estimator, "decision_function"):
+        return None
+    logits = np.asarray(estimator.decision_function(X), dtype=np.float64)
+    if not hasattr(estimator, "predict_proba"):
+        return logits
+    # Comparing a few rows is enough to tell logits from other scores.
+    rows = np.arange(min(5, len(logits)))
+    from_logits = _probabilities_from_logits(logits[rows])
+    reported = np.asarray(estimator.predict_proba(take(X, rows)))
+    if from_logits.shape == reported.shape and np.allclose(
+        from_logits, reported, rtol=1e-6, atol=1e-9
+    ):
+        return logits
+    return None
+
+
+def _probabilities_from_logits(logits):
+    if logits.ndim == 1:
+        positive = 0.5 * (1.0 + np.tanh(0.5 * logits))
+        return np.column_stack([1.0 - positive, positive])
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exponentials = np.exp(shifted)
+    return exponentials / exponentials.sum(axis=1, keepdims=True)
+
+
+def _log_loss_from_logits(logits, class_index):
+    """Return the per-sample log loss of binary (n,) or multi-class (n, K) logits."""
+    if logits.ndim == 1:
+        # log(1 + exp(-z)) for the positive class and log(1 + exp(z)) for the
+        # negative one. logaddexp never overflows, and an infinite logit on the
+        # right side gives 0, not inf - inf.
+        signed = np.where(class_index == 1, -logits, logits)
+        return np.logaddexp(0.0, signed)
+    # Clipping infinite logits to the largest float keeps z - max(z) free of
+    # inf - inf. The subtraction may then overflow to -inf, whose exp is 0.
+    big = np.finfo(np.float64).max
+    clipped = np.clip(logits, -big, big)
+    with np.errstate(over="ignore"):
+        shifted = clipped - clipped.max(axis=1, keepdims=True)
+    log_normalizer = np.log(np.exp(shifted).sum(axis=1))
+    return log_normalizer - shifted[np.arange(len(class_index)), class_index]
+
+
+def _class_indices(classes, y):
+    """Return the position of each label of ``y`` in ``classes``."""
+    classes = np.asarray(classes)
+    labels = as_label_array(y, "y")
+    order = np.argsort(classes, kind="stable")
+    sorted_classes = classes[order]
+    positions = np.clip(np.searchsorted(sorted_classes, labels), 0, len(classes) - 1)
+    unknown = sorted_classes[positions] != labels
+    if unknown.any():
+        raise ValueError(
+            f"label {format_label(labels[unknown][0])} is not among the classes "
+            f"the model was trained on ({format_labels(classes)})"
+        )
+    return order[positions]
+
+
+def null_cost(y, classifier):
+    """Return the cost on ``y`` of the best constant prediction fitted to ``y``."""
+    if classifier:
+        _, counts = np.unique(as_label_array(y, "y"), return_counts=True)
+        frequencies = counts / counts.sum()
+        return float(-np.sum(frequencies * np.log(frequencies)))
+    y = np.asarray(y, dtype=np.float64)
+    return _squared_error_cost(np.broadcast_to(y.mean(axis=0), y.shape), y)

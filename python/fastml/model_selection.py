@@ -1,0 +1,445 @@
+"""Train/validation/test splitting, model selection and learning curves.
+
+The workflow this module supports keeps the test set honest: split once with
+`train_val_test_split`, compare models on the validation set with
+`validation_curve`, `select_model` and `learning_curve`, and evaluate the chosen
+model on the test set once, as a separate step. None of these functions takes
+the test set.
+
+Every cost reported here is the unpenalized training objective. For
+classifiers it is the mean log loss. For regressors it is the squared-error cost
+J = 1/(2m) * sum((prediction - y)^2).
+"""
+
+import math
+import numbers
+import warnings
+from collections.abc import Mapping, Sequence
+from itertools import product
+
+import numpy as np
+
+from ._costs import LOG_LOSS, SQUARED_ERROR, cost, null_cost
+from ._results import LearningCurve, ModelSelection, ValidationCurve
+from ._splitting import (
+    allocate_stratified,
+    as_label_array,
+    format_label,
+    format_labels,
+    make_rng,
+    num_samples,
+    take,
+    train_val_test_split,
+)
+
+__all__ = [
+    "LearningCurve",
+    "ModelSelection",
+    "ValidationCurve",
+    "learning_curve",
+    "select_model",
+    "train_val_test_split",
+    "validation_curve",
+]
+
+
+def validation_curve(
+    estimator, X_train, y_train, X_val, y_val, param_name, param_range, *, verbose=0
+):
+    """Fit one model per parameter value and return its training and validation cost.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A scikit-learn-style estimator or pipeline. It is cloned for each value,
+        so the object passed in is not changed.
+    X_train, y_train : array-likes
+        Data the models are fitted on.
+    X_val, y_val : array-likes
+        Data the validation cost is computed on.
+    param_name : str
+        Parameter to vary, as accepted by ``set_params``. Nested names such as
+        ``"polynomialfeatures__degree"`` work for pipelines.
+    param_range : sequence
+        Values of the parameter, in the order they are fitted and plotted.
+    verbose : int, default 0
+        If positive, show a progress bar when fitting takes more than a second.
+
+    Returns
+    -------
+    ValidationCurve
+        Costs without the penalty, one per value.
+    """
+    _check_pair(X_train, y_train, "X_train", "y_train")
+    _check_pair(X_val, y_val, "X_val", "y_val")
+    values = list(param_range)
+    if not values:
+        raise ValueError(
+            "validation_curve: param_range is empty; pass at least one value"
+        )
+    _check_param_name(estimator, param_name, "validation_curve")
+    classifier = _is_classifier(estimator)
+    if classifier:
+        _check_classification_targets(y_train, y_val)
+
+    train_costs, val_costs = [], []
+    for value in _progress(values, verbose, f"validation curve ({param_name})"):
+        model = _clone(estimator).set_params(**{param_name: value})
+        model.fit(X_train, y_train)
+        train_costs.append(cost(model, X_train, y_train, classifier))
+        val_costs.append(cost(model, X_val, y_val, classifier))
+    return ValidationCurve(
+        param_name=param_name,
+        param_range=values,
+        train_cost=np.array(train_costs),
+        val_cost=np.array(val_costs),
+        cost_name=LOG_LOSS if classifier else SQUARED_ERROR,
+    )
+
+
+def select_model(
+    candidates,
+    X_train,
+    y_train,
+    X_val,
+    y_val,
+    *,
+    estimator=None,
+    refit=False,
+    verbose=0,
+):
+    """Fit every candidate and pick the one with the lowest validation cost.
+
+    The test set is deliberately not an argument: evaluate the chosen model on
+    it once, after selection.
+
+    Parameters
+    ----------
+    candidates : sequence of estimators, or parameter grid
+        Either estimators to compare, or a grid for ``estimator``: a dict
+        mapping parameter names to lists of values (every combination is a
+        candidate), or a list of such dicts.
+    X_train, y_train, X_val, y_val : array-likes
+        Training data and validation data.
+    estimator : estimator, default None
+        Base estimator of a parameter grid. Required with a grid, and rejected
+        with a sequence of estimators.
+    refit : bool, default False
+        If True, the chosen candidate is fitted again on the training and
+        validation data together. Otherwise it stays fitted on the training data.
+    verbose : int, default 0
+        If positive, show a progress bar when fitting takes more than a second.
+
+    Returns
+    -------
+    ModelSelection
+        The chosen fitted model, its index and the costs of all candidates.
+    """
+    _check_pair(X_train, y_train, "X_train", "y_train")
+    _check_pair(X_val, y_val, "X_val", "y_val")
+    models, settings = _expand_candidates(candidates, estimator)
+    train_costs, val_costs, fitted = [], [], []
+    for model in _progress(models, verbose, "model selection"):
+        classifier = _is_classifier(model)
+        if classifier:
+            _check_classification_targets(y_train, y_val)
+        model.fit(X_train, y_train)
+        fitted.append(model)
+        train_costs.append(cost(model, X_train, y_train, classifier))
+        val_costs.append(cost(model, X_val, y_val, classifier))
+
+    val_costs = np.array(val_costs)
+    if np.isnan(val_costs).all():
+        raise ValueError("select_model: every candidate has a NaN validation cost")
+    best_index = int(np.nanargmin(val_costs))
+    best = fitted[best_index]
+    if refit:
+        best = _clone(best).fit(
+            _concatenate(X_train, X_val), _concatenate(y_train, y_val)
+        )
+    return ModelSelection(
+        best_estimator=best,
+        best_index=best_index,
+        candidates=[
+            _describe(model, params) for model, params in zip(fitted, settings)
+        ],
+        params=settings,
+        train_cost=np.array(train_costs),
+        val_cost=val_costs,
+        refitted=bool(refit),
+    )
+
+
+def _expand_candidates(candidates, estimator):
+    """Return the unfitted candidate models and their grid settings (or None)."""
+    if isinstance(candidates, Mapping):
+        grids = [candidates]
+    elif isinstance(candidates, Sequence) and all(
+        isinstance(c, Mapping) for c in candidates
+    ):
+        grids = list(candidates)
+    elif isinstance(candidates, Sequence) and all(
+        hasattr(c, "fit") for c in candidates
+    ):
+        if estimator is not None:
+            raise ValueError(
+                "select_model: estimator is only used with a parameter grid, but "
+                "candidates is a list of estimators; pass one or the other"
+            )
+        if not candidates:
+            raise ValueError("select_model: candidates is empty; pass at least one")
+        return [_clone(c) for c in candidates], [None] * len(candidates)
+    else:
+        raise ValueError(
+            "select_model: candidates must be a list of estimators, a dict of "
+            f"parameter lists or a list of such dicts, got {type(candidates).__name__}"
+        )
+
+    if estimator is None:
+        raise ValueError("select_model: a parameter grid needs estimator=")
+    settings = []
+    for grid in grids:
+        for name in grid:
+            _check_param_name(estimator, name, "select_model")
+        names = list(grid)
+        for values in product(*(list(grid[name]) for name in names)):
+            settings.append(dict(zip(names, values)))
+    if not settings:
+        raise ValueError("select_model: the parameter grid has no combinations")
+    return [_clone(estimator).set_params(**params) for params in settings], settings
+
+
+def _describe(model, params):
+    if params is not None:
+        return ", ".join(f"{name}={value!r}" for name, value in params.items())
+    text = " ".join(repr(model).split())
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# ---------------------------------------------------------------------------
+# Learning curves
+# ---------------------------------------------------------------------------
+
+
+def learning_curve(
+    estimator,
+    X_train,
+    y_train,
+    X_val,
+    y_val,
+    train_sizes=(0.1, 0.325, 0.55, 0.775, 1.0),
+    *,
+    random_state=0,
+    verbose=0,
+):
+    """Fit on growing subsets of the training data and return the costs per size.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A scikit-learn-style estimator or pipeline, cloned for each size.
+    X_train, y_train : array-likes
+        The pool the training subsets are drawn from.
+    X_val, y_val : array-likes
+        Data the validation cost is computed on, the same for every size.
+    train_sizes : sequence of float in (0, 1] or int >= 1
+        Subset sizes as fractions of the training data (rounded down, at least
+        1) or as numbers of samples. They are sorted and duplicates are removed
+        with a warning.
+    random_state : int, numpy.random.Generator or None, default 0
+        Seed of the subset draw.
+    verbose : int, default 0
+        If positive, show a progress bar when fitting takes more than a second.
+
+    Returns
+    -------
+    LearningCurve
+        Training cost (on the subset) and validation cost for each size.
+
+    Notes
+    -----
+    For classifiers each subset is stratified: it holds every class in about
+    its proportion of ``y_train`` and at least one sample of every class, with
+    the rounding of `train_val_test_split`. So sorted labels still give a
+    two-class subset of size 2. A size smaller than the number of classes cannot
+    hold every class, so its costs are NaN and a warning says so.
+    """
+    _check_pair(X_train, y_train, "X_train", "y_train")
+    _check_pair(X_val, y_val, "X_val", "y_val")
+    n_train = num_samples(y_train, "y_train")
+    sizes = _resolve_train_sizes(train_sizes, n_train)
+    rng = make_rng(random_state, "learning_curve")
+    classifier = _is_classifier(estimator)
+
+    if classifier:
+        classes = _check_classification_targets(y_train, y_val)
+        draw = _stratified_subset_sampler(y_train, rng)
+    else:
+        classes = ()
+        order = rng.permutation(n_train)
+
+        def draw(size):
+            return order[:size]
+
+    train_costs = np.full(len(sizes), np.nan)
+    val_costs = np.full(len(sizes), np.nan)
+    for position, size in enumerate(_progress(sizes, verbose, "learning curve")):
+        if classifier and size < len(classes):
+            warnings.warn(
+                f"learning_curve: a training subset of size {size} cannot hold "
+                f"all {len(classes)} classes, so its costs are NaN; use sizes of "
+                f"at least {len(classes)}",
+                UserWarning,
+                stacklevel=2,
+            )
+            continue
+        subset = draw(size)
+        X_subset, y_subset = take(X_train, subset), take(y_train, subset)
+        model = _clone(estimator).fit(X_subset, y_subset)
+        train_costs[position] = cost(model, X_subset, y_subset, classifier)
+        val_costs[position] = cost(model, X_val, y_val, classifier)
+    return LearningCurve(
+        train_sizes=sizes,
+        train_cost=train_costs,
+        val_cost=val_costs,
+        cost_name=LOG_LOSS if classifier else SQUARED_ERROR,
+        null_cost=null_cost(y_train, classifier),
+    )
+
+
+def _resolve_train_sizes(train_sizes, n_train):
+    """Convert fractions and counts to sorted, unique sample counts."""
+    values = list(np.atleast_1d(train_sizes)) if np.ndim(train_sizes) <= 1 else None
+    if not values:
+        raise ValueError(
+            f"learning_curve: train_sizes must be a non-empty 1-D sequence, got "
+            f"{train_sizes!r}"
+        )
+    sizes = []
+    for value in values:
+        if isinstance(value, numbers.Integral) and not isinstance(
+            value, (bool, np.bool_)
+        ):
+            valid = 1 <= value <= n_train
+            size = int(value)
+        elif isinstance(value, numbers.Real) and not isinstance(
+            value, (bool, np.bool_)
+        ):
+            valid = 0.0 < value <= 1.0
+            size = max(1, math.floor(round(float(value) * n_train, 9)))
+        else:
+            valid = False
+        if not valid:
+            raise ValueError(
+                f"learning_curve: train_sizes must contain fractions in (0, 1] or "
+                f"sample counts in [1, {n_train}] (the size of y_train), got {value!r}"
+            )
+        sizes.append(size)
+    unique = np.unique(sizes)
+    if len(unique) < len(sizes):
+        warnings.warn(
+            f"learning_curve: train_sizes {sizes} contain duplicates after "
+            f"conversion to sample counts; using {unique.tolist()}",
+            UserWarning,
+            stacklevel=3,
+        )
+    return unique
+
+
+def _stratified_subset_sampler(y_train, rng):
+    """Return a function that draws a stratified subset of a given size.
+
+    One seeded permutation per class is drawn up front and each subset takes a
+    prefix of it, so a larger subset usually contains the smaller ones.
+    """
+    labels = as_label_array(y_train, "y_train")
+    _, class_of_sample, counts = np.unique(
+        labels, return_inverse=True, return_counts=True
+    )
+    members = [
+        rng.permutation(np.flatnonzero(class_of_sample == k))
+        for k in range(len(counts))
+    ]
+    order_rng = np.random.default_rng(rng.integers(2**63))
+
+    def draw(size):
+        sizes = np.array([size, len(labels) - size])
+        allocation = allocate_stratified(counts, sizes, np.array([True, False]))
+        chosen = np.concatenate([m[:a] for m, a in zip(members, allocation[:, 0])])
+        return order_rng.permutation(chosen)
+
+    return draw
+
+
+def _concatenate(first, second):
+    if hasattr(first, "iloc"):
+        import pandas
+
+        return pandas.concat([first, second])
+    if hasattr(first, "tocsr"):
+        import scipy.sparse
+
+        return scipy.sparse.vstack([first, second]).tocsr()
+    if hasattr(first, "shape"):
+        return np.concatenate([first, np.asarray(second)])
+    return list(first) + list(second)
+
+
+def _check_pair(X, y, x_name, y_name):
+    n_x = num_samples(X, x_name)
+    n_y = num_samples(y, y_name)
+    if n_x != n_y:
+        raise ValueError(f"{x_name} has {n_x} samples but {y_name} has {n_y}")
+    if n_x == 0:
+        raise ValueError(f"{x_name} and {y_name} are empty")
+
+
+def _check_classification_targets(y_train, y_val):
+    """Return the classes of ``y_train`` after checking that ``y_val`` uses them."""
+    classes = np.unique(as_label_array(y_train, "y_train"))
+    if len(classes) < 2:
+        raise ValueError(
+            f"y_train contains only one class ({format_label(classes[0])}); "
+            "a classifier needs at least two"
+        )
+    unseen = np.setdiff1d(np.unique(as_label_array(y_val, "y_val")), classes)
+    if unseen.size:
+        raise ValueError(
+            f"y_val contains class {format_labels(unseen)}, which y_train does "
+            "not contain, so the validation cost is undefined"
+        )
+    return classes
+
+
+def _check_param_name(estimator, name, caller):
+    valid = estimator.get_params(deep=True)
+    if name not in valid:
+        raise ValueError(
+            f"{caller}: {name!r} is not a parameter of {type(estimator).__name__}; "
+            f"valid parameters: {', '.join(sorted(valid))}"
+        )
+
+
+def _is_classifier(estimator):
+    if hasattr(estimator, "__sklearn_tags__"):
+        from sklearn.base import is_classifier
+
+        return is_classifier(estimator)
+    return getattr(estimator, "_estimator_type", None) == "classifier"
+
+
+def _clone(estimator):
+    try:
+        from sklearn.base import clone
+    except ImportError:
+        return type(estimator)(**estimator.get_params(deep=False))
+    return clone(estimator)
+
+
+def _progress(items, verbose, description):
+    """Wrap ``items`` in a tqdm bar if ``verbose``, shown once a second has passed."""
+    if not verbose:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=description, delay=1.0, leave=False)
