@@ -19,13 +19,23 @@ from itertools import product
 
 import numpy as np
 
-from ._costs import LOG_LOSS, SQUARED_ERROR, cost, null_cost
+from ._evaluation import (
+    LOG_LOSS,
+    SQUARED_ERROR,
+    check_classification_targets,
+    check_pair,
+    check_param_name,
+    clone,
+    concatenate,
+    cost,
+    is_classifier,
+    null_cost,
+    progress,
+)
 from ._results import LearningCurve, ModelSelection, ValidationCurve
 from ._splitting import (
     allocate_stratified,
     as_label_array,
-    format_label,
-    format_labels,
     make_rng,
     num_samples,
     take,
@@ -70,21 +80,21 @@ def validation_curve(
     ValidationCurve
         Costs without the penalty, one per value.
     """
-    _check_pair(X_train, y_train, "X_train", "y_train")
-    _check_pair(X_val, y_val, "X_val", "y_val")
+    check_pair(X_train, y_train, "X_train", "y_train")
+    check_pair(X_val, y_val, "X_val", "y_val")
     values = list(param_range)
     if not values:
         raise ValueError(
             "validation_curve: param_range is empty; pass at least one value"
         )
-    _check_param_name(estimator, param_name, "validation_curve")
-    classifier = _is_classifier(estimator)
+    check_param_name(estimator, param_name, "validation_curve")
+    classifier = is_classifier(estimator)
     if classifier:
-        _check_classification_targets(y_train, y_val)
+        check_classification_targets(y_train, y_val)
 
     train_costs, val_costs = [], []
-    for value in _progress(values, verbose, f"validation curve ({param_name})"):
-        model = _clone(estimator).set_params(**{param_name: value})
+    for value in progress(values, verbose, f"validation curve ({param_name})"):
+        model = clone(estimator).set_params(**{param_name: value})
         model.fit(X_train, y_train)
         train_costs.append(cost(model, X_train, y_train, classifier))
         val_costs.append(cost(model, X_val, y_val, classifier))
@@ -135,14 +145,14 @@ def select_model(
     ModelSelection
         The chosen fitted model, its index and the costs of all candidates.
     """
-    _check_pair(X_train, y_train, "X_train", "y_train")
-    _check_pair(X_val, y_val, "X_val", "y_val")
+    check_pair(X_train, y_train, "X_train", "y_train")
+    check_pair(X_val, y_val, "X_val", "y_val")
     models, settings = _expand_candidates(candidates, estimator)
     train_costs, val_costs, fitted = [], [], []
-    for model in _progress(models, verbose, "model selection"):
-        classifier = _is_classifier(model)
+    for model in progress(models, verbose, "model selection"):
+        classifier = is_classifier(model)
         if classifier:
-            _check_classification_targets(y_train, y_val)
+            check_classification_targets(y_train, y_val)
         model.fit(X_train, y_train)
         fitted.append(model)
         train_costs.append(cost(model, X_train, y_train, classifier))
@@ -154,9 +164,7 @@ def select_model(
     best_index = int(np.nanargmin(val_costs))
     best = fitted[best_index]
     if refit:
-        best = _clone(best).fit(
-            _concatenate(X_train, X_val), _concatenate(y_train, y_val)
-        )
+        best = clone(best).fit(concatenate(X_train, X_val), concatenate(y_train, y_val))
     return ModelSelection(
         best_estimator=best,
         best_index=best_index,
@@ -188,7 +196,7 @@ def _expand_candidates(candidates, estimator):
             )
         if not candidates:
             raise ValueError("select_model: candidates is empty; pass at least one")
-        return [_clone(c) for c in candidates], [None] * len(candidates)
+        return [clone(c) for c in candidates], [None] * len(candidates)
     else:
         raise ValueError(
             "select_model: candidates must be a list of estimators, a dict of "
@@ -200,13 +208,13 @@ def _expand_candidates(candidates, estimator):
     settings = []
     for grid in grids:
         for name in grid:
-            _check_param_name(estimator, name, "select_model")
+            check_param_name(estimator, name, "select_model")
         names = list(grid)
         for values in product(*(list(grid[name]) for name in names)):
             settings.append(dict(zip(names, values)))
     if not settings:
         raise ValueError("select_model: the parameter grid has no combinations")
-    return [_clone(estimator).set_params(**params) for params in settings], settings
+    return [clone(estimator).set_params(**params) for params in settings], settings
 
 
 def _describe(model, params):
@@ -264,15 +272,15 @@ def learning_curve(
     two-class subset of size 2. A size smaller than the number of classes cannot
     hold every class, so its costs are NaN and a warning says so.
     """
-    _check_pair(X_train, y_train, "X_train", "y_train")
-    _check_pair(X_val, y_val, "X_val", "y_val")
+    check_pair(X_train, y_train, "X_train", "y_train")
+    check_pair(X_val, y_val, "X_val", "y_val")
     n_train = num_samples(y_train, "y_train")
     sizes = _resolve_train_sizes(train_sizes, n_train)
     rng = make_rng(random_state, "learning_curve")
-    classifier = _is_classifier(estimator)
+    classifier = is_classifier(estimator)
 
     if classifier:
-        classes = _check_classification_targets(y_train, y_val)
+        classes = check_classification_targets(y_train, y_val)
         draw = _stratified_subset_sampler(y_train, rng)
     else:
         classes = ()
@@ -283,7 +291,7 @@ def learning_curve(
 
     train_costs = np.full(len(sizes), np.nan)
     val_costs = np.full(len(sizes), np.nan)
-    for position, size in enumerate(_progress(sizes, verbose, "learning curve")):
+    for position, size in enumerate(progress(sizes, verbose, "learning curve")):
         if classifier and size < len(classes):
             warnings.warn(
                 f"learning_curve: a training subset of size {size} cannot hold "
@@ -295,7 +303,7 @@ def learning_curve(
             continue
         subset = draw(size)
         X_subset, y_subset = take(X_train, subset), take(y_train, subset)
-        model = _clone(estimator).fit(X_subset, y_subset)
+        model = clone(estimator).fit(X_subset, y_subset)
         train_costs[position] = cost(model, X_subset, y_subset, classifier)
         val_costs[position] = cost(model, X_val, y_val, classifier)
     return LearningCurve(
@@ -369,77 +377,3 @@ def _stratified_subset_sampler(y_train, rng):
         return order_rng.permutation(chosen)
 
     return draw
-
-
-def _concatenate(first, second):
-    if hasattr(first, "iloc"):
-        import pandas
-
-        return pandas.concat([first, second])
-    if hasattr(first, "tocsr"):
-        import scipy.sparse
-
-        return scipy.sparse.vstack([first, second]).tocsr()
-    if hasattr(first, "shape"):
-        return np.concatenate([first, np.asarray(second)])
-    return list(first) + list(second)
-
-
-def _check_pair(X, y, x_name, y_name):
-    n_x = num_samples(X, x_name)
-    n_y = num_samples(y, y_name)
-    if n_x != n_y:
-        raise ValueError(f"{x_name} has {n_x} samples but {y_name} has {n_y}")
-    if n_x == 0:
-        raise ValueError(f"{x_name} and {y_name} are empty")
-
-
-def _check_classification_targets(y_train, y_val):
-    """Return the classes of ``y_train`` after checking that ``y_val`` uses them."""
-    classes = np.unique(as_label_array(y_train, "y_train"))
-    if len(classes) < 2:
-        raise ValueError(
-            f"y_train contains only one class ({format_label(classes[0])}); "
-            "a classifier needs at least two"
-        )
-    unseen = np.setdiff1d(np.unique(as_label_array(y_val, "y_val")), classes)
-    if unseen.size:
-        raise ValueError(
-            f"y_val contains class {format_labels(unseen)}, which y_train does "
-            "not contain, so the validation cost is undefined"
-        )
-    return classes
-
-
-def _check_param_name(estimator, name, caller):
-    valid = estimator.get_params(deep=True)
-    if name not in valid:
-        raise ValueError(
-            f"{caller}: {name!r} is not a parameter of {type(estimator).__name__}; "
-            f"valid parameters: {', '.join(sorted(valid))}"
-        )
-
-
-def _is_classifier(estimator):
-    if hasattr(estimator, "__sklearn_tags__"):
-        from sklearn.base import is_classifier
-
-        return is_classifier(estimator)
-    return getattr(estimator, "_estimator_type", None) == "classifier"
-
-
-def _clone(estimator):
-    try:
-        from sklearn.base import clone
-    except ImportError:
-        return type(estimator)(**estimator.get_params(deep=False))
-    return clone(estimator)
-
-
-def _progress(items, verbose, description):
-    """Wrap ``items`` in a tqdm bar if ``verbose``, shown once a second has passed."""
-    if not verbose:
-        return items
-    from tqdm.auto import tqdm
-
-    return tqdm(items, desc=description, delay=1.0, leave=False)

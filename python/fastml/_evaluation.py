@@ -1,8 +1,8 @@
-"""Unpenalized costs of fitted estimators: log loss and squared-error cost."""
+"""Unpenalized costs of fitted estimators and the checks and helpers around fitting."""
 
 import numpy as np
 
-from ._splitting import as_label_array, format_label, format_labels, take
+from ._splitting import as_label_array, format_label, format_labels, num_samples, take
 
 LOG_LOSS = "log loss"
 SQUARED_ERROR = "squared-error cost J = 1/(2m) sum(err^2)"
@@ -111,3 +111,82 @@ def null_cost(y, classifier):
         return float(-np.sum(frequencies * np.log(frequencies)))
     y = np.asarray(y, dtype=np.float64)
     return _squared_error_cost(np.broadcast_to(y.mean(axis=0), y.shape), y)
+
+
+def concatenate(first, second):
+    """Stack the samples of two arrays, lists, sparse matrices or pandas objects."""
+    if hasattr(first, "iloc"):
+        import pandas
+
+        return pandas.concat([first, second])
+    if hasattr(first, "tocsr"):
+        import scipy.sparse
+
+        return scipy.sparse.vstack([first, second]).tocsr()
+    if hasattr(first, "shape"):
+        return np.concatenate([first, np.asarray(second)])
+    return list(first) + list(second)
+
+
+def check_pair(X, y, x_name, y_name):
+    n_x = num_samples(X, x_name)
+    n_y = num_samples(y, y_name)
+    if n_x != n_y:
+        raise ValueError(f"{x_name} has {n_x} samples but {y_name} has {n_y}")
+    if n_x == 0:
+        raise ValueError(f"{x_name} and {y_name} are empty")
+
+
+def check_classification_targets(y_train, y_val):
+    """Return the classes of ``y_train`` after checking that ``y_val`` uses them."""
+    classes = np.unique(as_label_array(y_train, "y_train"))
+    if len(classes) < 2:
+        raise ValueError(
+            f"y_train contains only one class ({format_label(classes[0])}); "
+            "a classifier needs at least two"
+        )
+    unseen = np.setdiff1d(np.unique(as_label_array(y_val, "y_val")), classes)
+    if unseen.size:
+        raise ValueError(
+            f"y_val contains class {format_labels(unseen)}, which y_train does "
+            "not contain, so the validation cost is undefined"
+        )
+    return classes
+
+
+def check_param_name(estimator, name, caller):
+    valid = estimator.get_params(deep=True)
+    if name not in valid:
+        raise ValueError(
+            f"{caller}: {name!r} is not a parameter of {type(estimator).__name__}; "
+            f"valid parameters: {', '.join(sorted(valid))}"
+        )
+
+
+def is_classifier(estimator):
+    """Return whether ``estimator`` is a classifier.
+
+    scikit-learn's ``is_classifier`` raises for objects without scikit-learn
+    tags, so those fall back to the older ``_estimator_type`` attribute.
+    """
+    if hasattr(estimator, "__sklearn_tags__"):
+        from sklearn.base import is_classifier as sklearn_is_classifier
+
+        return sklearn_is_classifier(estimator)
+    return getattr(estimator, "_estimator_type", None) == "classifier"
+
+
+def clone(estimator):
+    """Return an unfitted copy of ``estimator`` with the same parameters."""
+    from sklearn.base import clone as sklearn_clone
+
+    return sklearn_clone(estimator)
+
+
+def progress(items, verbose, description):
+    """Wrap ``items`` in a tqdm bar if ``verbose``, shown once a second has passed."""
+    if not verbose:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=description, delay=1.0, leave=False)
