@@ -180,28 +180,27 @@ def select_model(
 
 def _expand_candidates(candidates, estimator):
     """Return the unfitted candidate models and their grid settings (or None)."""
+    invalid = ValueError(
+        "select_model: candidates must be a list of estimators, a dict of "
+        f"parameter lists or a list of such dicts, got {candidates!r}"
+    )
     if isinstance(candidates, Mapping):
         grids = [candidates]
-    elif isinstance(candidates, Sequence) and all(
-        isinstance(c, Mapping) for c in candidates
-    ):
+    elif not isinstance(candidates, Sequence) or isinstance(candidates, str):
+        raise invalid
+    elif not candidates:
+        raise ValueError("select_model: candidates is empty; pass at least one")
+    elif all(isinstance(c, Mapping) for c in candidates):
         grids = list(candidates)
-    elif isinstance(candidates, Sequence) and all(
-        hasattr(c, "fit") for c in candidates
-    ):
+    elif all(hasattr(c, "fit") for c in candidates):
         if estimator is not None:
             raise ValueError(
                 "select_model: estimator is only used with a parameter grid, but "
                 "candidates is a list of estimators; pass one or the other"
             )
-        if not candidates:
-            raise ValueError("select_model: candidates is empty; pass at least one")
         return [clone(c) for c in candidates], [None] * len(candidates)
     else:
-        raise ValueError(
-            "select_model: candidates must be a list of estimators, a dict of "
-            f"parameter lists or a list of such dicts, got {type(candidates).__name__}"
-        )
+        raise invalid
 
     if estimator is None:
         raise ValueError("select_model: a parameter grid needs estimator=")
@@ -274,13 +273,14 @@ def learning_curve(
     """
     check_pair(X_train, y_train, "X_train", "y_train")
     check_pair(X_val, y_val, "X_val", "y_val")
+    classifier = is_classifier(estimator)
+    if classifier:
+        classes = check_classification_targets(y_train, y_val)
     n_train = num_samples(y_train, "y_train")
     sizes = _resolve_train_sizes(train_sizes, n_train)
     rng = make_rng(random_state, "learning_curve")
-    classifier = is_classifier(estimator)
 
     if classifier:
-        classes = check_classification_targets(y_train, y_val)
         draw = _stratified_subset_sampler(y_train, rng)
     else:
         classes = ()
@@ -317,10 +317,14 @@ def learning_curve(
 
 def _resolve_train_sizes(train_sizes, n_train):
     """Convert fractions and counts to sorted, unique sample counts."""
-    values = list(np.atleast_1d(train_sizes)) if np.ndim(train_sizes) <= 1 else None
+    # A list keeps each entry's type, where an array would turn 10 into 10.0.
+    if isinstance(train_sizes, (list, tuple)):
+        values = list(train_sizes)
+    else:
+        values = list(np.atleast_1d(np.asarray(train_sizes, dtype=object)))
     if not values:
         raise ValueError(
-            f"learning_curve: train_sizes must be a non-empty 1-D sequence, got "
+            f"learning_curve: train_sizes must be a non-empty sequence, got "
             f"{train_sizes!r}"
         )
     sizes = []
