@@ -42,7 +42,7 @@ def make_curve(train_cost, val_cost, null_cost=1.0):
     )
 
 
-def test_linear_model_on_quadratic_data_has_high_bias():
+def test_linear_on_quadratic_is_high_bias():
     X, y = quadratic_data(200)
 
     result = diagnose(LinearRegression(), X[:100], y[:100], X[100:], y[100:])
@@ -54,7 +54,7 @@ def test_linear_model_on_quadratic_data_has_high_bias():
     assert "lower alpha (weaker regularization)" in result.remedies
 
 
-def test_degree_15_polynomial_on_20_points_has_high_variance():
+def test_degree_15_on_20_points_is_high_variance():
     X, y = sine_data(120)
 
     result = diagnose(polynomial(15), X[:20], y[:20], X[20:], y[20:])

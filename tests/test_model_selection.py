@@ -138,6 +138,24 @@ def test_stratified_split_keeps_sizes_and_classes(counts, val_size, test_size):
     )
 
 
+def test_stratified_split_random_cases():
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        counts = rng.integers(3, 40, size=rng.integers(1, 6))
+        y = np.repeat(np.arange(len(counts)), counts)
+        n_classes = len(counts)
+        val_size = int(rng.integers(n_classes, len(y) // 3 + 1))
+        test_size = int(rng.integers(n_classes, len(y) // 3 + 1))
+
+        parts = train_val_test_split(
+            y, val_size=val_size, test_size=test_size, stratify=y, random_state=0
+        )
+
+        assert [len(part) for part in parts[1:]] == [val_size, test_size]
+        for part in parts:
+            assert len(np.unique(part)) == n_classes
+
+
 def test_stratified_split_is_proportional():
     y = np.repeat([0, 1, 2], [60, 30, 10])
     y_train, y_val, y_test = train_val_test_split(y, stratify=y, random_state=1)
@@ -221,6 +239,20 @@ def test_split_rejects_arrays_of_different_lengths():
         ValueError, match=r"arrays\[1\] has 4 samples but arrays\[0\] has 5"
     ):
         train_val_test_split(np.arange(5), np.arange(4))
+
+
+def test_split_rejects_negative_seed():
+    with pytest.raises(ValueError, match="random_state must be an int >= 0"):
+        train_val_test_split(np.arange(10), random_state=-1)
+
+
+def test_split_accepts_sparse_matrices():
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    X = scipy_sparse.csr_matrix(np.arange(20.0).reshape(10, 2))
+    X_train, X_val, X_test = train_val_test_split(X, random_state=0)
+    assert X_train.shape == (6, 2)
+    assert X_val.shape == (2, 2)
+    assert X_test.shape == (2, 2)
 
 
 def test_split_requires_an_array():
@@ -546,6 +578,14 @@ def test_learning_curve_fractions_and_regression_costs():
     assert curve.val_cost[-1] == pytest.approx(expected_val, rel=1e-12, abs=0)
     assert curve.null_cost == pytest.approx(np.var(y[:50]) / 2, rel=1e-12, abs=0)
     assert "train size" in str(curve)
+
+
+def test_learning_curve_verbose_gives_same_costs():
+    X, y = quadratic_data(60)
+    data = (X[:40], y[:40], X[40:], y[40:])
+    quiet = learning_curve(poly_ridge(2), *data)
+    verbose = learning_curve(poly_ridge(2), *data, verbose=1)
+    np.testing.assert_array_equal(quiet.val_cost, verbose.val_cost)
 
 
 def test_learning_curve_warns_on_duplicate_sizes():

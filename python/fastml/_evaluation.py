@@ -73,8 +73,8 @@ def _log_loss_from_logits(logits, class_index):
     """Return the per-sample log loss of binary (n,) or multi-class (n, K) logits."""
     if logits.ndim == 1:
         # log(1 + exp(-z)) for the positive class and log(1 + exp(z)) for the
-        # negative one. logaddexp never overflows, and an infinite logit on the
-        # right side gives 0, not inf - inf.
+        # negative one. logaddexp does not overflow for large finite z, and an
+        # infinite logit of the correct sign gives 0 instead of inf - inf.
         signed = np.where(class_index == 1, -logits, logits)
         return np.logaddexp(0.0, signed)
     # Clipping infinite logits to the largest float keeps z - max(z) free of

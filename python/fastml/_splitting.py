@@ -27,8 +27,8 @@ def train_val_test_split(
         fraction never gives an empty part. An int is a number of samples. The
         training part gets the remaining samples and must not be empty.
     stratify : array-like of shape (n_samples,), default None
-        Class labels. Each part then holds every class in about the proportion of
-        the whole data. Every class must have at least one member in every
+        Class labels. Each part then contains every class in about its
+        proportion of the whole data. Every class must have at least one member in every
         non-empty part, so with a validation and a test part each class needs at
         least three members, and with ``val_size=0`` at least two.
     random_state : int, numpy.random.Generator or None, default None
@@ -59,7 +59,8 @@ def train_val_test_split(
     part furthest below their proportional share, ties going to the earlier class
     (in sorted label order) and then to the earlier part (train, validation, test).
     Where the at-least-one rule takes a class or a part over its total, samples
-    are first taken back from the class and part furthest above their share.
+    are first taken back from the cells of that class or part that are furthest
+    above their share.
     """
     if not arrays:
         raise ValueError("train_val_test_split: at least one array is required")
@@ -164,10 +165,11 @@ def _check_stratification(classes, counts, sizes, required, size_arguments):
         if count < n_required
     ]
     if too_small:
-        noun = "class" if len(too_small) == 1 else "classes"
+        subject = "class" if len(too_small) == 1 else "classes"
+        verb = "has" if len(too_small) == 1 else "have"
         raise ValueError(
-            f"train_val_test_split: cannot stratify because {noun} "
-            f"{', '.join(too_small)} has fewer than {n_required} members; a "
+            f"train_val_test_split: cannot stratify because {subject} "
+            f"{', '.join(too_small)} {verb} fewer than {n_required} members; a "
             f"stratified split into {part_list} parts needs at least {n_required} "
             "members of every class. Remove or merge rare classes, or split "
             "without stratify."
@@ -258,13 +260,19 @@ def as_label_array(y, name):
 
 
 def make_rng(random_state, caller):
-    if isinstance(random_state, (bool, np.bool_)) or not (
+    """Return a numpy Generator seeded by an int >= 0, a Generator or None."""
+    is_seed = isinstance(random_state, numbers.Integral) and not isinstance(
+        random_state, (bool, np.bool_)
+    )
+    valid = (
         random_state is None
-        or isinstance(random_state, (numbers.Integral, np.random.Generator))
-    ):
+        or isinstance(random_state, np.random.Generator)
+        or (is_seed and random_state >= 0)
+    )
+    if not valid:
         raise ValueError(
-            f"{caller}: random_state must be an int, a numpy.random.Generator or "
-            f"None, got {random_state!r}"
+            f"{caller}: random_state must be an int >= 0, a numpy.random.Generator "
+            f"or None, got {random_state!r}"
         )
     return np.random.default_rng(random_state)
 

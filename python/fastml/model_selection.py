@@ -56,7 +56,7 @@ __all__ = [
 def validation_curve(
     estimator, X_train, y_train, X_val, y_val, param_name, param_range, *, verbose=0
 ):
-    """Fit one model per parameter value and return its training and validation cost.
+    """Fit one model per parameter value and return their training and validation costs.
 
     Parameters
     ----------
@@ -144,6 +144,8 @@ def select_model(
     -------
     ModelSelection
         The chosen fitted model, its index and the costs of all candidates.
+        Ties go to the earlier candidate, and candidates whose validation cost
+        is NaN are never chosen.
     """
     check_pair(X_train, y_train, "X_train", "y_train")
     check_pair(X_val, y_val, "X_val", "y_val")
@@ -265,7 +267,7 @@ def learning_curve(
 
     Notes
     -----
-    For classifiers each subset is stratified: it holds every class in about
+    For classifiers each subset is stratified: it contains every class in about
     its proportion of ``y_train`` and at least one sample of every class, with
     the rounding of `train_val_test_split`. So sorted labels still give a
     two-class subset of size 2. A size smaller than the number of classes cannot
@@ -275,33 +277,25 @@ def learning_curve(
     check_pair(X_val, y_val, "X_val", "y_val")
     classifier = is_classifier(estimator)
     if classifier:
-        classes = check_classification_targets(y_train, y_val)
-    n_train = num_samples(y_train, "y_train")
-    sizes = _resolve_train_sizes(train_sizes, n_train)
-    rng = make_rng(random_state, "learning_curve")
-
-    if classifier:
-        draw = _stratified_subset_sampler(y_train, rng)
+        n_classes = len(check_classification_targets(y_train, y_val))
     else:
-        classes = ()
-        order = rng.permutation(n_train)
-
-        def draw(size):
-            return order[:size]
+        n_classes = 1
+    sizes = _resolve_train_sizes(train_sizes, num_samples(y_train, "y_train"))
+    draw_subset = _subset_sampler(y_train, classifier, random_state)
 
     train_costs = np.full(len(sizes), np.nan)
     val_costs = np.full(len(sizes), np.nan)
     for position, size in enumerate(progress(sizes, verbose, "learning curve")):
-        if classifier and size < len(classes):
+        if size < n_classes:
             warnings.warn(
                 f"learning_curve: a training subset of size {size} cannot hold "
-                f"all {len(classes)} classes, so its costs are NaN; use sizes of "
-                f"at least {len(classes)}",
+                f"all {n_classes} classes, so its costs are NaN; use sizes of "
+                f"at least {n_classes}",
                 UserWarning,
                 stacklevel=2,
             )
             continue
-        subset = draw(size)
+        subset = draw_subset(size)
         X_subset, y_subset = take(X_train, subset), take(y_train, subset)
         model = clone(estimator).fit(X_subset, y_subset)
         train_costs[position] = cost(model, X_subset, y_subset, classifier)
@@ -358,12 +352,18 @@ def _resolve_train_sizes(train_sizes, n_train):
     return unique
 
 
-def _stratified_subset_sampler(y_train, rng):
-    """Return a function that draws a stratified subset of a given size.
+def _subset_sampler(y_train, classifier, random_state):
+    """Return a function that draws a seeded training subset of a given size.
 
-    One seeded permutation per class is drawn up front and each subset takes a
-    prefix of it, so a larger subset usually contains the smaller ones.
+    Samples are taken in the order of one seeded permutation (per class for a
+    classifier), so a larger subset usually contains the smaller ones.
+    Classifier subsets are stratified with the rounding of train_val_test_split.
     """
+    rng = make_rng(random_state, "learning_curve")
+    if not classifier:
+        order = rng.permutation(num_samples(y_train, "y_train"))
+        return lambda size: order[:size]
+
     labels = as_label_array(y_train, "y_train")
     _, class_of_sample, counts = np.unique(
         labels, return_inverse=True, return_counts=True
@@ -374,10 +374,11 @@ def _stratified_subset_sampler(y_train, rng):
     ]
     order_rng = np.random.default_rng(rng.integers(2**63))
 
-    def draw(size):
+    def draw_stratified(size):
         sizes = np.array([size, len(labels) - size])
         allocation = allocate_stratified(counts, sizes, np.array([True, False]))
-        chosen = np.concatenate([m[:a] for m, a in zip(members, allocation[:, 0])])
-        return order_rng.permutation(chosen)
+        chosen = [m[:a] for m, a in zip(members, allocation[:, 0])]
+        # Shuffle so that the subset is not sorted by class.
+        return order_rng.permutation(np.concatenate(chosen))
 
-    return draw
+    return draw_stratified
