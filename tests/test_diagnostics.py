@@ -32,13 +32,14 @@ def polynomial(degree):
     )
 
 
-def make_curve(train_cost, val_cost, null_cost=1.0):
+def make_curve(train_cost, val_cost, null_cost=1.0, val_null_cost=None):
     return LearningCurve(
         train_sizes=np.arange(1, len(train_cost) + 1) * 10,
         train_cost=np.asarray(train_cost, dtype=float),
         val_cost=np.asarray(val_cost, dtype=float),
         cost_name="squared-error cost",
         null_cost=null_cost,
+        val_null_cost=null_cost if val_null_cost is None else val_null_cost,
     )
 
 
@@ -92,6 +93,21 @@ def test_gaps_and_thresholds():
     assert result.bias_threshold == pytest.approx(0.1, rel=1e-12, abs=0)
     assert result.variance_threshold == pytest.approx(0.4, rel=1e-12, abs=0)
     assert result.verdict == "high bias"
+
+
+def test_wider_validation_spread_is_not_variance():
+    # Relative to their own null costs the errors are 0.9 and 1.4 / 1.5 = 0.93.
+    result = diagnose(make_curve([0.9], [1.4], null_cost=1.0, val_null_cost=1.5))
+    assert result.variance_gap == pytest.approx(0.5, rel=1e-12, abs=0)
+    assert result.variance_threshold == pytest.approx(0.6, rel=1e-12, abs=0)
+    assert result.verdict == "high bias"
+
+
+def test_narrower_validation_spread_lowers_limit():
+    # Relative errors 0.5 and 0.5 / 0.8 = 0.625 differ by more than 0.1.
+    result = diagnose(make_curve([0.5], [0.5], null_cost=1.0, val_null_cost=0.8))
+    assert result.variance_threshold == pytest.approx(-0.02, rel=1e-12, abs=1e-15)
+    assert result.verdict == "high bias and high variance"
 
 
 def test_baseline_explains_training_error():

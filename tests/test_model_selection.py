@@ -577,6 +577,7 @@ def test_learning_curve_fractions_and_regression_costs():
     expected_val = np.sum((model.predict(X[50:]) - y[50:]) ** 2) / (2 * 50)
     assert curve.val_cost[-1] == pytest.approx(expected_val, rel=1e-12, abs=0)
     assert curve.null_cost == pytest.approx(np.var(y[:50]) / 2, rel=1e-12, abs=0)
+    assert curve.val_null_cost == pytest.approx(np.var(y[50:]) / 2, rel=1e-12, abs=0)
     assert "train size" in str(curve)
 
 
@@ -632,5 +633,6 @@ def test_learning_curve_result_fields():
         val_cost=np.array([np.nan, 0.2]),
         cost_name="log loss",
         null_cost=0.69,
+        val_null_cost=0.68,
     )
     assert "nan" in str(curve)

@@ -15,8 +15,8 @@ class LearningCurve:
     that the model was fitted on, and ``val_cost[i]`` the cost of that model on
     the validation set. NaN marks a size that could not be fitted.
     ``null_cost`` is the cost on the whole training set of the best constant
-    prediction (the mean, or the class frequencies), which sets the scale of
-    the costs.
+    prediction for it (the mean, or the class frequencies), which sets the scale
+    of the costs. ``val_null_cost`` is the same for the validation set.
     """
 
     train_sizes: np.ndarray
@@ -24,6 +24,7 @@ class LearningCurve:
     val_cost: np.ndarray
     cost_name: str
     null_cost: float
+    val_null_cost: float
 
     def __str__(self):
         rows = [f"{'train size':>10}  {'training cost':>14}  {'validation cost':>15}"]

@@ -5,10 +5,19 @@ for classifiers and J = 1/(2m) * sum(err^2) for regressors. A baseline, such as
 human-level performance, must be given in the same unit.
 
 The bias gap is the training error minus the baseline (zero when no baseline is
-given). The variance gap is the validation error minus the training error. A gap
-is high when it exceeds a fraction of the null cost, the cost of the best
-constant prediction (the mean of y_train, or the class frequencies). Scaling by
-the null cost makes the default fractions usable for any unit of y.
+given). The variance gap is the validation error minus the training error.
+Thresholds are fractions of the null cost of a data set: the cost of the best
+constant prediction for that set (its mean, or its class frequencies), which
+makes the default fractions usable for any unit of y.
+
+- The bias gap is high when it exceeds ``bias_threshold`` times the training
+  null cost.
+- The variance gap is high when the validation error, as a fraction of the
+  validation null cost, exceeds the training error, as a fraction of the
+  training null cost, by more than ``variance_threshold``. For squared error
+  these fractions are 1 - R^2. Comparing fractions keeps a validation set whose
+  y happens to spread more than y_train from passing for high variance.
+  `Diagnosis.variance_threshold` is the same rule as a limit on the variance gap.
 """
 
 from __future__ import annotations
@@ -55,9 +64,11 @@ class Diagnosis:
 
     ``verdict`` is one of "good fit", "high bias", "high variance" and
     "high bias and high variance". ``bias_threshold`` and
-    ``variance_threshold`` are the absolute thresholds the gaps were compared
-    with, in the unit of the errors. ``baseline`` is None when none was given,
-    in which case the bias gap is measured from zero error.
+    ``variance_threshold`` are the limits the gaps were compared with, in the
+    unit of the errors. ``null_cost`` and ``val_null_cost`` are the costs of the
+    best constant prediction on the training and on the validation set.
+    ``baseline`` is None when none was given, in which case the bias gap is
+    measured from zero error.
     """
 
     train_error: float
@@ -68,6 +79,7 @@ class Diagnosis:
     bias_threshold: float
     variance_threshold: float
     null_cost: float
+    val_null_cost: float
     verdict: str
     remedies: tuple
     cost_name: str
@@ -88,7 +100,8 @@ class Diagnosis:
         lines = [
             f"Bias-variance diagnosis ({self.train_size} training samples)",
             f"  cost               {self.cost_name}, without the penalty",
-            f"  null cost          {self.null_cost:.4g} (best constant prediction)",
+            f"  null cost          {self.null_cost:.4g} training, "
+            f"{self.val_null_cost:.4g} validation (best constant prediction)",
             f"  training error     {self.train_error:.4g}",
             f"  validation error   {self.val_error:.4g}",
             f"  baseline           {baseline}",
@@ -141,7 +154,7 @@ def diagnose(
         costs. None measures the bias gap from zero error.
     bias_threshold, variance_threshold : float > 0, default 0.1
         Fractions of the null cost above which the bias gap or the variance gap
-        counts as high.
+        counts as high, as described in the module docstring.
 
     Returns
     -------
@@ -166,11 +179,13 @@ def diagnose(
             )
         errors = _errors_from_model(model_or_curve, *data)
 
-    train_error, val_error, scale, cost_name, train_size = errors
+    train_error, val_error, train_null, val_null, cost_name, train_size = errors
     bias_gap = train_error - (0.0 if baseline is None else baseline)
     variance_gap = val_error - train_error
-    bias_limit = bias_fraction * scale
-    variance_limit = variance_fraction * scale
+    bias_limit = bias_fraction * train_null
+    # val/val_null - train/train_null > fraction, solved for val - train.
+    spread_ratio = val_null / train_null if train_null > 0 else 1.0
+    variance_limit = variance_fraction * val_null + train_error * (spread_ratio - 1)
     verdict, remedies = _verdict(bias_gap > bias_limit, variance_gap > variance_limit)
     return Diagnosis(
         train_error=train_error,
@@ -180,7 +195,8 @@ def diagnose(
         variance_gap=variance_gap,
         bias_threshold=bias_limit,
         variance_threshold=variance_limit,
-        null_cost=scale,
+        null_cost=train_null,
+        val_null_cost=val_null,
         verdict=verdict,
         remedies=remedies,
         cost_name=cost_name,
@@ -210,6 +226,7 @@ def _errors_from_curve(curve):
         float(curve.train_cost[last]),
         float(curve.val_cost[last]),
         curve.null_cost,
+        curve.val_null_cost,
         curve.cost_name,
         int(curve.train_sizes[last]),
     )
@@ -226,6 +243,7 @@ def _errors_from_model(model, X_train, y_train, X_val, y_val):
         cost(fitted, X_train, y_train, classifier),
         cost(fitted, X_val, y_val, classifier),
         null_cost(y_train, classifier),
+        null_cost(y_val, classifier),
         LOG_LOSS if classifier else SQUARED_ERROR,
         len(y_train),
     )

@@ -306,6 +306,7 @@ def learning_curve(
         val_cost=val_costs,
         cost_name=LOG_LOSS if classifier else SQUARED_ERROR,
         null_cost=null_cost(y_train, classifier),
+        val_null_cost=null_cost(y_val, classifier),
     )
 
 
