@@ -11,6 +11,7 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.metrics import log_loss
+from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
@@ -273,6 +274,51 @@ def test_log_loss_matches_reference(n_classes):
     assert _evaluation.cost(model, X, y, classifier=True) == pytest.approx(
         expected, rel=1e-9, abs=1e-12
     )
+
+
+def test_log_loss_from_probabilities_only():
+    X, y = blobs(30, 3)
+    model = GaussianNB().fit(X, y)
+    expected = log_loss(y, model.predict_proba(X))
+    assert _evaluation.cost(model, X, y, classifier=True) == pytest.approx(
+        expected, rel=1e-9, abs=1e-12
+    )
+
+
+class MarginClassifier(ClassifierMixin, BaseEstimator):
+    """Binary classifier whose decision_function is three times its logit."""
+
+    def fit(self, X, y):
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def decision_function(self, X):
+        return 3.0 * X[:, 0]
+
+    def predict_proba(self, X):
+        positive = 1.0 / (1.0 + np.exp(-X[:, 0]))
+        return np.column_stack([1.0 - positive, positive])
+
+
+def test_log_loss_ignores_margins_that_are_not_logits():
+    X = np.linspace(-2, 2, 9)[:, None]
+    y = np.array([0, 1, 0, 0, 1, 1, 0, 1, 1])
+    model = MarginClassifier().fit(X, y)
+    expected = log_loss(y, model.predict_proba(X))
+    assert _evaluation.cost(model, X, y, classifier=True) == pytest.approx(
+        expected, rel=1e-9, abs=1e-12
+    )
+
+
+def test_log_loss_needs_scores():
+    class LabelsOnly(ClassifierMixin, BaseEstimator):
+        def fit(self, X, y):
+            self.classes_ = np.unique(y)
+            return self
+
+    model = LabelsOnly().fit(None, [0, 1])
+    with pytest.raises(ValueError, match="LabelsOnly has neither decision_function"):
+        _evaluation.cost(model, np.zeros((2, 1)), np.array([0, 1]), True)
 
 
 def test_squared_error_cost_is_half_mean_square():

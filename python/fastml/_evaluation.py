@@ -29,10 +29,18 @@ def _log_loss(estimator, X, y):
 
     ``decision_function`` is taken as logits unless the estimator also has
     ``predict_proba`` and the two disagree (as for SVC, whose decision function
-    is a margin). Probabilities are clipped to [eps, 1] with eps the float64
+    is a margin). A classifier with neither method raises ValueError.
+    Probabilities are clipped to [eps, 1] with eps the float64
     machine epsilon, so that a probability of exactly 0 costs -log(eps) = 36.04
     instead of infinity.
     """
+    if not (
+        hasattr(estimator, "decision_function") or hasattr(estimator, "predict_proba")
+    ):
+        raise ValueError(
+            f"{type(estimator).__name__} has neither decision_function nor "
+            "predict_proba, so its log loss cannot be computed"
+        )
     class_index = _class_indices(estimator.classes_, y)
     logits = _logits_if_consistent(estimator, X)
     if logits is not None:
@@ -49,7 +57,8 @@ def _logits_if_consistent(estimator, X):
     logits = np.asarray(estimator.decision_function(X), dtype=np.float64)
     if not hasattr(estimator, "predict_proba"):
         return logits
-    # Comparing a few rows is enough to tell logits from other scores.
+    # Five rows are compared. Scores that are not logits, such as SVC margins,
+    # disagree with predict_proba on almost every row.
     rows = np.arange(min(5, len(logits)))
     from_logits = _probabilities_from_logits(logits[rows])
     reported = np.asarray(estimator.predict_proba(take(X, rows)))
