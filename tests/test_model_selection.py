@@ -100,9 +100,11 @@ def test_split_without_shuffle_is_consecutive():
 
 
 def test_split_fractions_round_up():
-    # 0.3 * 10 is 3.0000000000000004 in floating point, which must stay 3.
-    train, val, test = train_val_test_split(np.arange(10), val_size=0.3, test_size=0.01)
-    assert (len(train), len(val), len(test)) == (6, 3, 1)
+    # 0.07 * 100 is 7.000000000000001 in floating point, which must stay 7.
+    train, val, test = train_val_test_split(
+        np.arange(100), val_size=0.07, test_size=0.001
+    )
+    assert (len(train), len(val), len(test)) == (92, 7, 1)
 
 
 @pytest.mark.parametrize(
@@ -574,7 +576,7 @@ def test_learning_curve_on_sorted_labels():
 def test_learning_curve_too_small_subset_gives_nan():
     X, y = blobs(10, 3)
 
-    with pytest.warns(UserWarning, match="cannot hold all 3 classes") as record:
+    with pytest.warns(UserWarning, match="cannot contain all 3 classes") as record:
         curve = learning_curve(
             LogisticRegression(), X, y, X, y, train_sizes=[1, 2, 3, 9]
         )
@@ -670,6 +672,21 @@ def test_learning_curve_plot_writes_png(tmp_path, figsize, dpi, expected):
 
     assert png_size(path) == expected
     assert figure.axes[0].get_xlabel() == "training set size"
+
+
+def test_learning_curve_plot_on_given_axes():
+    from matplotlib.figure import Figure
+
+    X, y = quadratic_data(40)
+    curve = learning_curve(Ridge(), X[:30], y[:30], X[30:], y[30:])
+    figure = Figure()
+    left, right = figure.subplots(1, 2)
+
+    returned = curve.plot(ax=right)
+
+    assert returned is figure
+    assert len(right.lines) == 2
+    assert len(left.lines) == 0
 
 
 def test_learning_curve_result_fields():

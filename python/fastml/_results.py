@@ -167,13 +167,13 @@ def _new_axes(ax, figsize, dpi):
             "plotting needs matplotlib, which is not installed; "
             "install it with `pip install matplotlib`"
         ) from error
-    # A bare Figure draws with the Agg canvas and touches no pyplot state or display.
-    figure = Figure(figsize=figsize, dpi=dpi)
+    # A Figure made without pyplot needs no display and leaves pyplot's state
+    # alone. savefig renders PNG files with Agg.
+    figure = Figure(figsize=figsize, dpi=dpi, layout="tight")
     return figure, figure.add_subplot()
 
 
 def _finish(figure, path, dpi):
-    figure.tight_layout()
     if path is not None:
         figure.savefig(path, dpi=dpi)
     return figure

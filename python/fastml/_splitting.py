@@ -123,7 +123,7 @@ def _resolve_part_size(name, value, n_samples):
             )
         return int(value)
     if isinstance(value, numbers.Real) and 0.0 <= value < 1.0:
-        # Rounding the product first keeps 0.3 * 10 = 3.0000000000000004 at 3.
+        # Rounding the product first keeps 0.07 * 100 = 7.000000000000001 at 7.
         return math.ceil(round(float(value) * n_samples, 9))
     raise ValueError(
         f"train_val_test_split: {name} must be a float in [0, 1) or an int "

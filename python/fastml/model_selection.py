@@ -270,8 +270,8 @@ def learning_curve(
     For classifiers each subset is stratified: it contains every class in about
     its proportion of ``y_train`` and at least one sample of every class, with
     the rounding of `train_val_test_split`. So sorted labels still give a
-    two-class subset of size 2. A size smaller than the number of classes cannot
-    hold every class, so its costs are NaN and a warning says so.
+    two-class subset of size 2. A subset smaller than the number of classes cannot
+    contain every class, so its costs are NaN and a UserWarning is issued.
     """
     check_pair(X_train, y_train, "X_train", "y_train")
     check_pair(X_val, y_val, "X_val", "y_val")
@@ -288,7 +288,7 @@ def learning_curve(
     for position, size in enumerate(progress(sizes, verbose, "learning curve")):
         if size < n_classes:
             warnings.warn(
-                f"learning_curve: a training subset of size {size} cannot hold "
+                f"learning_curve: a training subset of size {size} cannot contain "
                 f"all {n_classes} classes, so its costs are NaN; use sizes of "
                 f"at least {n_classes}",
                 UserWarning,
