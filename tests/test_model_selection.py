@@ -487,6 +487,10 @@ def test_select_model_chooses_degree_from_grid():
     assert len(result.params) == 8
     assert result.params[0] == {"polynomialfeatures__degree": 1, "ridge__alpha": 1e-6}
     assert result.best_params["polynomialfeatures__degree"] >= 2
+    assert result.table[0]["candidate"] == (
+        "polynomialfeatures__degree=1, ridge__alpha=1e-06"
+    )
+    assert result.table[0]["val_cost"] == result.val_cost[0]
     assert result.val_cost[result.best_index] == np.min(result.val_cost)
 
 

@@ -142,6 +142,21 @@ class ModelSelection:
         """Grid setting of the chosen candidate, or None."""
         return self.params[self.best_index]
 
+    @property
+    def table(self):
+        """One dict per candidate with its description, params and both costs."""
+        return [
+            {
+                "candidate": text,
+                "params": params,
+                "train_cost": float(train),
+                "val_cost": float(val),
+            }
+            for text, params, train, val in zip(
+                self.candidates, self.params, self.train_cost, self.val_cost
+            )
+        ]
+
     def __str__(self):
         width = max(len("candidate"), *(len(text) for text in self.candidates))
         rows = [
