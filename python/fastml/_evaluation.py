@@ -11,7 +11,8 @@ SQUARED_ERROR = "squared-error cost J = 1/(2m) sum(err^2)"
 def cost(estimator, X, y, classifier):
     """Return the unpenalized cost of a fitted estimator on (X, y).
 
-    TODO: compute both costs with fastml.losses once it is available.
+    TODO: compute both costs with fastml.losses (binary_cross_entropy,
+    softmax_cross_entropy and squared_error take logits and predictions).
     """
     if classifier:
         return _log_loss(estimator, X, y)

@@ -215,7 +215,7 @@ def make_model(name, task, verbose=0):
             "of fastml does not provide"
         )
     model = model_class()
-    # NOTE: this relies on fastml estimators showing a tqdm bar when verbose.
+    # fastml.LogisticRegression shows a tqdm bar over epochs when verbose.
     if verbose and "verbose" in model.get_params():
         model.set_params(verbose=verbose)
     return model

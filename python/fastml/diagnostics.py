@@ -46,7 +46,7 @@ BIAS_REMEDIES = (
     "add features or use a higher polynomial degree",
     "lower alpha (weaker regularization)",
     "use a bigger network (more hidden units or layers)",
-    "train longer (raise max_iter) if training stopped before converging",
+    "train longer (raise max_epochs) if training stopped before converging",
     "more training data alone is unlikely to help while the training error is high",
 )
 VARIANCE_REMEDIES = (
@@ -96,7 +96,10 @@ class Diagnosis:
         return self.variance_gap > self.variance_threshold
 
     def __str__(self):
-        baseline = "0 (none given)" if self.baseline is None else f"{self.baseline:.4g}"
+        if self.baseline is None:
+            baseline = "0 (none given, so noise in the labels counts as bias)"
+        else:
+            baseline = f"{self.baseline:.4g}"
         lines = [
             f"Bias-variance diagnosis ({self.train_size} training samples)",
             f"  cost               {self.cost_name}, without the penalty",
