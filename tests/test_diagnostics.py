@@ -167,7 +167,7 @@ def test_report_is_readable():
     assert "baseline           0.1" in text
     assert "above threshold 0.1" in text
     assert "  - add features" in text
-    assert "0 (none given)" in str(diagnose(make_curve([0.5], [0.55])))
+    assert "0 (none given, so noise" in str(diagnose(make_curve([0.5], [0.55])))
 
 
 def test_result_type():

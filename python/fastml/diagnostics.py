@@ -97,7 +97,7 @@ class Diagnosis:
 
     def __str__(self):
         if self.baseline is None:
-            baseline = "0 (none given, so noise in the labels counts as bias)"
+            baseline = "0 (none given, so noise in the target counts as bias)"
         else:
             baseline = f"{self.baseline:.4g}"
         lines = [
