@@ -97,7 +97,10 @@ def _parse_feature(text, path, line, name):
 
 
 def choose_task(name, raw_target, target):
-    """Return the task, the model name and the target array."""
+    """Choose the task and model name for --model and return them with the target.
+
+    Raises InputError when the model does not suit the target column.
+    """
     numbers = _parse_numbers(raw_target)
     distinct = sorted(set(raw_target))
     integral = numbers is not None and bool(np.all(numbers == np.round(numbers)))
