@@ -1,0 +1,326 @@
+"""The ``fastml diagnose`` and ``fastml train`` commands for CSV data.
+
+Both commands read a CSV file with a header row, take one column as the target
+and every other column as a numeric feature, and split the rows into train,
+validation and test parts with `train_val_test_split` (stratified for
+classifiers). ``diagnose`` never looks at the test part, so that ``train`` with
+the same split options can still report an honest test cost.
+
+Invalid input (a missing file, a missing column, a non-numeric feature, an
+empty file, an impossible split) ends the command with one error line on
+stderr and exit code 2.
+"""
+
+import argparse
+import ast
+import logging
+import math
+import sys
+from typing import Any, NamedTuple
+
+from ._csv_data import MAX_INFERRED_CLASSES, InputError, choose_task, read_csv
+from ._evaluation import cost, is_classifier
+from .diagnostics import diagnose
+from .model_selection import learning_curve, train_val_test_split
+
+logger = logging.getLogger(__name__)
+
+MODEL_NAMES = ("logistic", "softmax", "linear", "mlp")
+
+# fastml class behind each (--model, task) pair, looked up by name when the
+# command runs, so that this module imports without the compiled core.
+_MODEL_CLASSES = {
+    ("logistic", "classification"): "LogisticRegression",
+    ("softmax", "classification"): "LogisticRegression",
+    ("linear", "regression"): "LinearRegression",
+    ("mlp", "classification"): "MLPClassifier",
+    ("mlp", "regression"): "MLPRegressor",
+}
+
+
+def add_diagnose_parser(subparsers):
+    """Add the ``diagnose`` subcommand to an argparse subparsers object."""
+    parser = subparsers.add_parser(
+        "diagnose",
+        help="plot a learning curve and diagnose high bias or high variance",
+        description=(
+            "Fit the model on growing subsets of the training part, print the "
+            "training and validation cost per size and the bias-variance verdict "
+            "with remedies. The test part is held out and not used."
+        ),
+    )
+    _add_data_arguments(parser)
+    parser.add_argument(
+        "--baseline",
+        type=_non_negative_float,
+        metavar="ERROR",
+        help=(
+            "reference error such as human-level performance, in the unit of the "
+            "cost (mean log loss for classifiers, J = 1/(2m) sum(err^2) for "
+            "regressors); default: 0"
+        ),
+    )
+    parser.add_argument(
+        "--plot", metavar="PNG", help="also write the learning curve to this PNG file"
+    )
+    parser.set_defaults(handler=run_diagnose)
+    return parser
+
+
+def add_train_parser(subparsers):
+    """Add the ``train`` subcommand to an argparse subparsers object."""
+    parser = subparsers.add_parser(
+        "train",
+        help="fit a model and report its validation and test metrics",
+        description=(
+            "Fit the model on the training part and print its cost and score on "
+            "the validation and test parts."
+        ),
+    )
+    _add_data_arguments(parser)
+    parser.add_argument(
+        "--out", metavar="PATH", help="save the fitted model's weights to this file"
+    )
+    parser.set_defaults(handler=run_train)
+    return parser
+
+
+def _add_data_arguments(parser):
+    parser.add_argument(
+        "--data", required=True, metavar="FILE", help="CSV file with a header row"
+    )
+    parser.add_argument(
+        "--target", required=True, metavar="COLUMN", help="name of the target column"
+    )
+    parser.add_argument(
+        "--model",
+        choices=MODEL_NAMES,
+        help=(
+            "logistic (binary), softmax (multi-class), linear (regression) or mlp. "
+            "Default: a classifier if the target is non-numeric or has at most "
+            f"{MAX_INFERRED_CLASSES} distinct integer values, else linear. mlp "
+            "chooses classifier or regressor by the same rule."
+        ),
+    )
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a model parameter, e.g. --param alpha=0.01 (repeatable)",
+    )
+    parser.add_argument(
+        "--val-size",
+        type=_part_size,
+        default=0.2,
+        help="validation part as a fraction (0.2) or a number of rows (default 0.2)",
+    )
+    parser.add_argument(
+        "--test-size",
+        type=_part_size,
+        default=0.2,
+        help="test part as a fraction (0.2) or a number of rows (default 0.2)",
+    )
+    parser.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        help="seed of the split and of the learning-curve subsets (default 0)",
+    )
+
+
+def run_diagnose(args):
+    """Run ``fastml diagnose`` and return the exit code."""
+    try:
+        problem = _prepare(args, verbose=0)
+    except InputError as error:
+        return _fail("diagnose", error)
+
+    _write(problem.summary)
+    try:
+        curve = learning_curve(
+            problem.model,
+            problem.X_train,
+            problem.y_train,
+            problem.X_val,
+            problem.y_val,
+            random_state=args.random_state,
+            verbose=1,
+        )
+    except ValueError as error:
+        return _fit_failed("diagnose", problem.model, error)
+    _write(str(curve))
+    _write("")
+    _write(str(diagnose(curve, baseline=args.baseline)))
+    if args.plot:
+        try:
+            curve.plot(args.plot, baseline=args.baseline)
+        except OSError as error:
+            return _fail("diagnose", f"cannot write {args.plot}: {error.strerror}")
+        _write(f"learning curve written to {args.plot}")
+    return 0
+
+
+def run_train(args):
+    """Run ``fastml train`` and return the exit code."""
+    try:
+        problem = _prepare(args, verbose=1)
+        saver = find_weight_saver() if args.out else None
+    except InputError as error:
+        return _fail("train", error)
+
+    _write(problem.summary)
+    try:
+        model = problem.model.fit(problem.X_train, problem.y_train)
+    except ValueError as error:
+        return _fit_failed("train", problem.model, error)
+    classifier = is_classifier(model)
+    score_name = "accuracy" if classifier else "R^2"
+    _write(f"{'':<12}{'cost':>12}{score_name:>12}")
+    for part, X, y in (
+        ("validation", problem.X_val, problem.y_val),
+        ("test", problem.X_test, problem.y_test),
+    ):
+        part_cost = cost(model, X, y, classifier)
+        _write(f"{part:<12}{part_cost:>12.6g}{model.score(X, y):>12.4f}")
+    _write(f"(cost: {'log loss' if classifier else 'J = 1/(2m) sum(err^2)'})")
+    if saver is not None:
+        try:
+            saver(model, args.out)
+        except OSError as error:
+            return _fail("train", f"cannot write {args.out}: {error.strerror}")
+        _write(f"model saved to {args.out}")
+    return 0
+
+
+def make_model(name, task, verbose=0):
+    """Return an unfitted fastml estimator for a ``--model`` name and task."""
+    class_name = _MODEL_CLASSES[(name, task)]
+    import fastml
+
+    model_class = getattr(fastml, class_name, None)
+    if model_class is None:
+        raise InputError(
+            f"--model {name} needs fastml.{class_name}, which this installation "
+            "of fastml does not provide"
+        )
+    model = model_class()
+    # fastml.LogisticRegression shows a tqdm bar over epochs when verbose.
+    if verbose and "verbose" in model.get_params():
+        model.set_params(verbose=verbose)
+    return model
+
+
+def find_weight_saver():
+    """Return the function that saves a fitted model's weights to a file.
+
+    TODO: point this at the safetensors weights module once it exists.
+    """
+    import fastml
+
+    saver = getattr(fastml, "save_weights", None)
+    if saver is None:
+        raise InputError(
+            "--out needs fastml.save_weights, which this installation of fastml "
+            "does not provide; run without --out"
+        )
+    return saver
+
+
+class _Problem(NamedTuple):
+    """A CSV file split into parts, with the model chosen for it."""
+
+    model: Any
+    X_train: Any
+    X_val: Any
+    X_test: Any
+    y_train: Any
+    y_val: Any
+    y_test: Any
+    summary: str
+
+
+def _prepare(args, verbose):
+    """Read and split the CSV file and build the model, raising InputError."""
+    features, X, raw_target = read_csv(args.data, args.target)
+    task, name, y = choose_task(args.model, raw_target, args.target)
+    model = make_model(name, task, verbose=verbose)
+    _set_params(model, args.param)
+    try:
+        parts = train_val_test_split(
+            X,
+            y,
+            val_size=args.val_size,
+            test_size=args.test_size,
+            stratify=y if task == "classification" else None,
+            random_state=args.random_state,
+        )
+    except ValueError as error:
+        raise InputError(f"cannot split {args.data}: {error}") from None
+    summary = (
+        f"model: {name} ({type(model).__name__}), {task} of {args.target!r} from "
+        f"{len(features)} features; {len(parts[3])} train, {len(parts[4])} "
+        f"validation, {len(parts[5])} test rows"
+    )
+    return _Problem(model, *parts, summary)
+
+
+def _set_params(model, assignments):
+    params = {}
+    for assignment in assignments:
+        name, separator, text = assignment.partition("=")
+        if not separator or not name:
+            raise InputError(
+                f"--param must have the form NAME=VALUE, got {assignment!r}"
+            )
+        params[name.strip()] = _parse_param_value(text.strip())
+    try:
+        model.set_params(**params)
+    except ValueError as error:
+        raise InputError(f"invalid --param: {error}") from None
+
+
+def _parse_param_value(text):
+    """Read a Python literal such as 0.1, 100, True or (10, 5), else keep the text."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _part_size(text):
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a fraction such as 0.2 or a number of rows, got {text!r}"
+        ) from None
+
+
+def _non_negative_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def _fit_failed(command, model, error):
+    # Invalid --param values usually surface here, when fit validates them.
+    logger.debug("fitting %s failed", type(model).__name__, exc_info=True)
+    return _fail(command, f"fitting {type(model).__name__} failed: {error}")
+
+
+def _write(text):
+    sys.stdout.write(text + "\n")
+
+
+def _fail(command, error):
+    sys.stderr.write(f"fastml {command}: error: {error}\n")
+    return 2

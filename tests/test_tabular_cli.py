@@ -1,0 +1,297 @@
+"""Tests of the ``fastml diagnose`` and ``fastml train`` commands."""
+
+import argparse
+import re
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LinearRegression, LogisticRegression
+
+import fastml
+from fastml import _tabular_cli
+
+
+def sklearn_model(name, task, verbose=0):
+    # TODO: drop this stand-in once fastml.LogisticRegression and
+    # fastml.LinearRegression exist, and let the commands build fastml models.
+    if task == "classification":
+        return LogisticRegression()
+    return LinearRegression()
+
+
+@pytest.fixture
+def run(monkeypatch, capsys):
+    """Run the command line and return (exit code, stdout, stderr)."""
+    monkeypatch.setattr(_tabular_cli, "make_model", sklearn_model)
+
+    def run_command(*argv):
+        parser = argparse.ArgumentParser(prog="fastml")
+        subparsers = parser.add_subparsers(required=True)
+        _tabular_cli.add_diagnose_parser(subparsers)
+        _tabular_cli.add_train_parser(subparsers)
+        args = parser.parse_args([str(arg) for arg in argv])
+        code = args.handler(args)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run_command
+
+
+def write_csv(path, header, rows):
+    lines = [",".join(header)] + [",".join(str(v) for v in row) for row in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def regression_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (60, 2))
+    y = 3 * x[:, 0] - x[:, 1] + rng.normal(0, 0.1, 60)
+    rows = [(f"{a:.6f}", f"{b:.6f}", f"{t:.6f}") for (a, b), t in zip(x, y)]
+    return write_csv(tmp_path / "regression.csv", ["x1", "x2", "price"], rows)
+
+
+@pytest.fixture
+def classification_csv(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.normal(0, 1, (60, 2))
+    labels = np.where(x[:, 0] + x[:, 1] > 0, "yes", "no")
+    rows = [(label, f"{a:.6f}", f"{b:.6f}") for label, (a, b) in zip(labels, x)]
+    return write_csv(tmp_path / "classes.csv", ["answer", "x1", "x2"], rows)
+
+
+def test_diagnose_regression(run, regression_csv, tmp_path):
+    plot = tmp_path / "curve.png"
+
+    code, out, err = run(
+        "diagnose", "--data", regression_csv, "--target", "price", "--plot", plot
+    )
+
+    assert code == 0
+    assert "model: linear (LinearRegression), regression of 'price'" in out
+    assert "36 train, 12 validation, 12 test rows" in out
+    assert "train size   training cost  validation cost" in out
+    assert "Verdict: good fit" in out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "error" not in err
+
+
+def test_diagnose_classification_with_baseline(run, classification_csv):
+    code, out, err = run(
+        "diagnose",
+        "--data",
+        classification_csv,
+        "--target",
+        "answer",
+        "--baseline",
+        "0.05",
+    )
+
+    assert code == 0
+    assert "model: logistic (LogisticRegression), classification" in out
+    assert "log loss" in out
+    assert "baseline           0.05" in out
+    assert "Verdict:" in out
+
+
+def test_train_reports_validation_and_test(run, classification_csv):
+    code, out, err = run(
+        "train", "--data", classification_csv, "--target", "answer", "--param", "C=10"
+    )
+
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[1].split() == ["cost", "accuracy"]
+    assert lines[2].split()[0] == "validation"
+    assert lines[3].split()[0] == "test"
+    assert 0.5 < float(lines[3].split()[2]) <= 1.0
+
+
+def test_train_saves_weights(run, regression_csv, tmp_path, monkeypatch):
+    saved = []
+    monkeypatch.setattr(
+        fastml,
+        "save_weights",
+        lambda model, path: saved.append((model, path)),
+        raising=False,
+    )
+    out_path = tmp_path / "model.safetensors"
+
+    code, out, err = run(
+        "train", "--data", regression_csv, "--target", "price", "--out", out_path
+    )
+
+    assert code == 0
+    assert len(saved) == 1
+    assert hasattr(saved[0][0], "coef_")
+    assert saved[0][1] == str(out_path)
+    assert f"model saved to {out_path}" in out
+
+
+def test_train_without_weight_saver(run, regression_csv, tmp_path, monkeypatch):
+    monkeypatch.delattr(fastml, "save_weights", raising=False)
+
+    code, out, err = run(
+        "train", "--data", regression_csv, "--target", "price", "--out", tmp_path / "m"
+    )
+
+    assert code == 2
+    assert out == ""
+    assert "--out needs fastml.save_weights" in err
+
+
+def test_missing_fastml_class_is_reported(monkeypatch, regression_csv, capsys):
+    monkeypatch.delattr(fastml, "LinearRegression", raising=False)
+    parser = argparse.ArgumentParser(prog="fastml")
+    _tabular_cli.add_train_parser(parser.add_subparsers())
+    args = parser.parse_args(
+        ["train", "--data", str(regression_csv), "--target", "price"]
+    )
+
+    code = args.handler(args)
+
+    assert code == 2
+    assert "needs fastml.LinearRegression" in capsys.readouterr().err
+
+
+BROKEN_FILES = [
+    (
+        "missing column",
+        "a,b\n1,2\n",
+        "target column 'y' not found; the columns are a, b",
+    ),
+    (
+        "non-numeric",
+        "a,y\n1,0\nabc,1\n",
+        "line 3: column 'a' has the non-numeric value 'abc'",
+    ),
+    ("empty", "", "is empty"),
+    ("blank lines only", "\n\n", "is empty"),
+    ("header only", "a,y\n", "has a header but no data rows"),
+    ("ragged row", "a,y\n1,0\n2\n", "line 3 has 1 fields, expected 2"),
+    ("missing value", "a,y\n1,0\n,1\n", "line 3: column 'a' is missing a value"),
+    ("missing target", "a,y\n1,0\n2,\n", "line 3: the target 'y' is missing"),
+    ("infinite value", "a,y\n1,0\ninf,1\n", "NaN and infinity are not allowed"),
+    ("no features", "y\n1\n", "no feature columns besides 'y'"),
+    ("duplicate column", "a,a,y\n1,2,3\n", "column 'a' appears twice"),
+    ("one class", "a,y\n1,0\n2,0\n3,0\n", r"only one class \(0\)"),
+    ("not UTF-8", b"a,y\n\xff,1\n", "is not UTF-8 text"),
+]
+
+
+@pytest.mark.parametrize("command", ["diagnose", "train"])
+@pytest.mark.parametrize(
+    "content, message",
+    [case[1:] for case in BROKEN_FILES],
+    ids=[case[0] for case in BROKEN_FILES],
+)
+def test_broken_csv_gives_one_error_line(run, tmp_path, command, content, message):
+    path = tmp_path / "broken.csv"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+
+    code, out, err = run(command, "--data", path, "--target", "y")
+
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith(f"fastml {command}: error: ")
+    assert "Traceback" not in err
+    assert re.search(message, err)
+
+
+@pytest.mark.parametrize("command", ["diagnose", "train"])
+def test_missing_file_gives_one_error_line(run, tmp_path, command):
+    path = tmp_path / "absent.csv"
+    code, out, err = run(command, "--data", path, "--target", "y")
+    assert code == 2
+    assert err == f"fastml {command}: error: {path}: file not found\n"
+
+
+def test_directory_gives_one_error_line(run, tmp_path):
+    code, out, err = run("train", "--data", tmp_path, "--target", "y")
+    assert code == 2
+    assert err.startswith(f"fastml train: error: cannot read {tmp_path}")
+
+
+def test_impossible_split_is_reported(run, tmp_path):
+    rows = [(i, "a") for i in range(8)] + [(8, "b")]
+    path = write_csv(tmp_path / "rare.csv", ["x", "y"], rows)
+
+    code, out, err = run("diagnose", "--data", path, "--target", "y")
+
+    assert code == 2
+    assert "cannot split" in err
+    assert "class 'b' (1 member)" in err
+
+
+def test_logistic_rejects_three_classes(run, tmp_path):
+    rows = [(i, i % 3) for i in range(30)]
+    path = write_csv(tmp_path / "three.csv", ["x", "y"], rows)
+
+    code, out, err = run(
+        "train", "--data", path, "--target", "y", "--model", "logistic"
+    )
+
+    assert code == 2
+    assert "has 3 classes; use --model softmax" in err
+
+
+def test_linear_rejects_text_target(run, classification_csv):
+    code, out, err = run(
+        "train", "--data", classification_csv, "--target", "answer", "--model", "linear"
+    )
+    assert code == 2
+    assert "--model linear needs a numeric target" in err
+
+
+def test_model_inferred_from_target(run, tmp_path):
+    integers = write_csv(
+        tmp_path / "ints.csv", ["x", "y"], [(i, i % 3) for i in range(30)]
+    )
+    code, out, err = run("train", "--data", integers, "--target", "y")
+    assert code == 0
+    assert out.startswith("model: softmax")
+
+
+def test_invalid_param_is_reported(run, regression_csv):
+    code, out, err = run(
+        "train", "--data", regression_csv, "--target", "price", "--param", "nonsense=1"
+    )
+    assert code == 2
+    assert err.startswith("fastml train: error: invalid --param:")
+
+
+def test_param_rejected_by_fit_is_reported(run, classification_csv):
+    code, out, err = run(
+        "train", "--data", classification_csv, "--target", "answer", "--param", "C=-1"
+    )
+    assert code == 2
+    assert err.startswith("fastml train: error: fitting LogisticRegression failed:")
+    assert "'C' parameter of LogisticRegression" in err
+
+
+def test_param_values_are_literals():
+    assert _tabular_cli._parse_param_value("0.5") == 0.5
+    assert _tabular_cli._parse_param_value("100") == 100
+    assert _tabular_cli._parse_param_value("(10, 5)") == (10, 5)
+    assert _tabular_cli._parse_param_value("None") is None
+    assert _tabular_cli._parse_param_value("lbfgs") == "lbfgs"
+
+
+def test_malformed_param_is_reported(run, regression_csv):
+    code, out, err = run(
+        "train", "--data", regression_csv, "--target", "price", "--param", "alpha"
+    )
+    assert code == 2
+    assert "--param must have the form NAME=VALUE, got 'alpha'" in err
+
+
+@pytest.mark.parametrize("option, value", [("--baseline", "-1"), ("--val-size", "x")])
+def test_invalid_option_exits_with_2(run, regression_csv, option, value):
+    with pytest.raises(SystemExit) as exit_info:
+        run("diagnose", "--data", regression_csv, "--target", "price", option, value)
+    assert exit_info.value.code == 2
