@@ -2,7 +2,7 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import activations, datasets, losses
+from . import activations, datasets, diagnostics, losses, model_selection
 from .linear_model import LogisticRegression
 
 try:
@@ -10,4 +10,12 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0"
 
-__all__ = ["LogisticRegression", "activations", "datasets", "losses", "__version__"]
+__all__ = [
+    "LogisticRegression",
+    "activations",
+    "datasets",
+    "diagnostics",
+    "losses",
+    "model_selection",
+    "__version__",
+]

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from . import losses
 from ._splitting import as_label_array, format_label, format_labels, num_samples, take
 
 LOG_LOSS = "log loss"
@@ -9,11 +10,7 @@ SQUARED_ERROR = "squared-error cost J = 1/(2m) sum(err^2)"
 
 
 def cost(estimator, X, y, classifier):
-    """Return the unpenalized cost of a fitted estimator on (X, y).
-
-    TODO: compute both costs with fastml.losses (binary_cross_entropy,
-    softmax_cross_entropy and squared_error take logits and predictions).
-    """
+    """Return the unpenalized cost of a fitted estimator on (X, y)."""
     if classifier:
         return _log_loss(estimator, X, y)
     return _squared_error_cost(estimator.predict(X), y)
@@ -22,7 +19,7 @@ def cost(estimator, X, y, classifier):
 def _squared_error_cost(predictions, y):
     y = np.asarray(y, dtype=np.float64)
     predictions = np.asarray(predictions, dtype=np.float64).reshape(y.shape)
-    return float(np.sum((predictions - y) ** 2) / (2 * y.shape[0]))
+    return float(losses.squared_error(predictions, y))
 
 
 def _log_loss(estimator, X, y):
@@ -82,19 +79,9 @@ def _probabilities_from_logits(logits):
 def _log_loss_from_logits(logits, class_index):
     """Return the per-sample log loss of binary (n,) or multi-class (n, K) logits."""
     if logits.ndim == 1:
-        # log(1 + exp(-z)) for the positive class and log(1 + exp(z)) for the
-        # negative one. logaddexp does not overflow for large finite z, and an
-        # infinite logit of the correct sign gives 0 instead of inf - inf.
-        signed = np.where(class_index == 1, -logits, logits)
-        return np.logaddexp(0.0, signed)
-    # Clipping infinite logits to the largest float keeps z - max(z) free of
-    # inf - inf. The subtraction may then overflow to -inf, whose exp is 0.
-    big = np.finfo(np.float64).max
-    clipped = np.clip(logits, -big, big)
-    with np.errstate(over="ignore"):
-        shifted = clipped - clipped.max(axis=1, keepdims=True)
-    log_normalizer = np.log(np.exp(shifted).sum(axis=1))
-    return log_normalizer - shifted[np.arange(len(class_index)), class_index]
+        targets = np.asarray(class_index, dtype=np.float64)
+        return losses.binary_cross_entropy(logits, targets, reduction="none")
+    return losses.softmax_cross_entropy(logits, class_index, reduction="none")
 
 
 def _class_indices(classes, y):

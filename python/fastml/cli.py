@@ -5,6 +5,7 @@ import json
 import sys
 
 from . import __version__
+from ._tabular_cli import add_diagnose_parser, add_train_parser
 
 
 def _run_demo(args):
@@ -34,6 +35,9 @@ def build_parser():
         "--quick", action="store_true", help="fewer epochs, for a fast check"
     )
     demo.set_defaults(handler=_run_demo)
+
+    add_diagnose_parser(subcommands)
+    add_train_parser(subcommands)
     return parser
 
 
