@@ -2,6 +2,7 @@
 
 import argparse
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -69,7 +70,7 @@ def test_diagnose_regression(run, regression_csv, tmp_path):
     )
 
     assert code == 0
-    assert "model: linear (LinearRegression), regression of 'price'" in out
+    assert "model: linear (standardized features, LinearRegression), regression of 'price'" in out
     assert "36 train, 12 validation, 12 test rows" in out
     assert "train size   training cost  validation cost" in out
     assert "Verdict: good fit" in out
@@ -89,7 +90,7 @@ def test_diagnose_classification_with_baseline(run, classification_csv):
     )
 
     assert code == 0
-    assert "model: logistic (LogisticRegression), classification" in out
+    assert "model: logistic (standardized features, LogisticRegression), classification" in out
     assert "log loss" in out
     assert "baseline           0.05" in out
     assert "Verdict:" in out
@@ -295,3 +296,24 @@ def test_invalid_option_exits_with_2(run, regression_csv, option, value):
     with pytest.raises(SystemExit) as exit_info:
         run("diagnose", "--data", regression_csv, "--target", "price", option, value)
     assert exit_info.value.code == 2
+
+
+def test_folded_standardization_predicts_like_pipeline():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    import fastml
+    from fastml._tabular_cli import fold_standardization
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 3)) * [1.0, 100.0, 0.01] + [5.0, -300.0, 2.0]
+    y = (X[:, 0] - 5 + (X[:, 1] + 300) / 100 > 0).astype(int)
+    pipeline = make_pipeline(StandardScaler(), fastml.LogisticRegression(max_epochs=200))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipeline.fit(X, y)
+    folded = fold_standardization(pipeline)
+    np.testing.assert_allclose(
+        folded.decision_function(X), pipeline.decision_function(X), rtol=1e-9, atol=1e-9
+    )
+    assert pipeline[-1].coef_ is not folded.coef_

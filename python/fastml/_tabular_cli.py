@@ -13,10 +13,15 @@ stderr and exit code 2.
 
 import argparse
 import ast
+import copy
 import logging
 import math
 import sys
 from typing import Any, NamedTuple
+
+import numpy as np
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from ._csv_data import MAX_INFERRED_CLASSES, InputError, choose_task, read_csv
 from ._evaluation import cost, is_classifier
@@ -186,7 +191,7 @@ def run_train(args):
     _write(f"(cost: {'log loss' if classifier else 'J = 1/(2m) sum(err^2)'})")
     if saver is not None:
         try:
-            saver(model, args.out)
+            saver(fold_standardization(model), args.out)
         except OSError as error:
             return _fail("train", f"cannot write {args.out}: {error.strerror}")
         _write(f"model saved to {args.out}")
@@ -209,6 +214,27 @@ def make_model(name, task, verbose=0):
     if verbose and "verbose" in model.get_params():
         model.set_params(verbose=verbose)
     return model
+
+
+def fold_standardization(pipeline):
+    """Return a copy of the pipeline's model that takes unscaled features.
+
+    A linear layer applied to standardized features (x - mean) / scale equals
+    the same layer with weights W / scale and bias b - (W / scale) @ mean on
+    the raw features, so the saved model needs no separate scaler.
+    """
+    scaler, model = pipeline[0], copy.deepcopy(pipeline[-1])
+    inverse_scale = 1.0 / scaler.scale_
+    if hasattr(model, "coef_"):
+        coef = np.asarray(model.coef_)
+        scaled = (coef * inverse_scale).astype(coef.dtype)
+        model.intercept_ = model.intercept_ - scaled @ scaler.mean_.astype(coef.dtype)
+        model.coef_ = scaled
+        return model
+    raise InputError(
+        f"--out cannot save a {type(model).__name__}: only models with coef_ and "
+        "intercept_ can take the standardization into their weights"
+    )
 
 
 def find_weight_saver():
@@ -246,6 +272,9 @@ def _prepare(args, verbose):
     task, name, y = choose_task(args.model, raw_target, args.target)
     model = make_model(name, task, verbose=verbose)
     _set_params(model, args.param)
+    # Features of a CSV file come in arbitrary units; gradient descent needs
+    # them on a common scale, learned from the training part only.
+    model = make_pipeline(StandardScaler(), model)
     try:
         parts = train_val_test_split(
             X,
@@ -258,7 +287,8 @@ def _prepare(args, verbose):
     except ValueError as error:
         raise InputError(f"cannot split {args.data}: {error}") from None
     summary = (
-        f"model: {name} ({type(model).__name__}), {task} of {args.target!r} from "
+        f"model: {name} (standardized features, {type(model[-1]).__name__}), "
+        f"{task} of {args.target!r} from "
         f"{len(features)} features; {len(parts[3])} train, {len(parts[4])} "
         f"validation, {len(parts[5])} test rows"
     )
@@ -313,8 +343,9 @@ def _non_negative_float(text):
 
 def _fit_failed(command, model, error):
     # Invalid --param values usually surface here, when fit validates them.
-    logger.debug("fitting %s failed", type(model).__name__, exc_info=True)
-    return _fail(command, f"fitting {type(model).__name__} failed: {error}")
+    name = type(model[-1] if hasattr(model, "steps") else model).__name__
+    logger.debug("fitting %s failed", name, exc_info=True)
+    return _fail(command, f"fitting {name} failed: {error}")
 
 
 def _write(text):
