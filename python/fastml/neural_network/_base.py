@@ -233,6 +233,9 @@ class MLPBase(BaseEstimator):
         maps parameter names to arrays that replace the random initial
         values; with ``warm_start`` the fitted ``layers_`` are the start.
         """
+        if initial_layers is None:
+            # Set by fastml.transfer.fine_tune for the duration of one fit.
+            initial_layers = getattr(self, "_initial_layers", None)
         seed = self._seed()
         if validation is None and self.early_stopping:
             X, targets, sample_weight, validation = self._split_validation(
