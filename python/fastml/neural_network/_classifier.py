@@ -1,7 +1,10 @@
 """Multi-layer perceptron classifier: softmax, sigmoid or multi-label sigmoid outputs."""
 
+import warnings
+
 import numpy as np
 from sklearn.base import ClassifierMixin
+from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import type_of_target
 
@@ -187,6 +190,15 @@ class MLPClassifier(ClassifierMixin, MLPBase):
 
     def _encode_fit_targets(self, y, dtype, warm):
         """Set classes_ and the output from y; return (targets, n_outputs)."""
+        if np.ndim(y) == 2 and y.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected; it is "
+                "treated as 1-D labels. Change the shape of y to (n_samples,), for "
+                "example with ravel(), or pass a 2-D indicator matrix for multi-label.",
+                DataConversionWarning,
+                stacklevel=3,
+            )
+            y = np.ravel(y)
         if np.ndim(y) == 2 and y.shape[1] > 1:
             if type_of_target(y) != "multilabel-indicator":
                 raise ValueError(

@@ -147,6 +147,11 @@ class MLPRegressor(RegressorMixin, MLPBase):
             )
         return np.ascontiguousarray(X_val), targets
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
     def predict(self, X):
         """Predictions, shape (n_samples,) when y was 1-D, else (n_samples, n_outputs)."""
         outputs = self._logits(X)
