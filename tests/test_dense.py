@@ -1,4 +1,4 @@
-"""Dense-network kernels of the C++ core against NumPy, PyTorch and finite differences."""
+"""Dense-network kernels against NumPy, PyTorch and finite differences."""
 
 import numpy as np
 import pytest
@@ -73,7 +73,9 @@ def numpy_loss_and_gradient(params, X, targets, weights, sizes, activation, outp
         W, _ = layers[i]
         grads.append((delta.T @ inputs[i], delta.sum(axis=0)))
         if i > 0:
-            delta = (delta @ W) * numpy_activation_derivative(pre_activations[i - 1], activation)
+            delta = (delta @ W) * numpy_activation_derivative(
+                pre_activations[i - 1], activation
+            )
     flat = np.concatenate([part.ravel() for pair in reversed(grads) for part in pair])
     return float(weights @ losses), flat, logits
 
@@ -121,12 +123,19 @@ def test_gradient_matches_finite_differences(activation, output):
         params = params + 0.05 * np.sign(params)
 
     def loss_at(p):
-        return _core.network_loss_gradient(p, X, targets, weights, sizes, [activation] * 2, output)[0]
+        return _core.network_loss_gradient(
+            p, X, targets, weights, sizes, [activation] * 2, output
+        )[0]
 
-    _, grad = _core.network_loss_gradient(params, X, targets, weights, sizes, [activation] * 2, output)
+    _, grad = _core.network_loss_gradient(
+        params, X, targets, weights, sizes, [activation] * 2, output
+    )
     step = 1e-6
     numeric = np.array(
-        [(loss_at(params + e) - loss_at(params - e)) / (2 * step) for e in np.eye(len(params)) * step]
+        [
+            (loss_at(params + e) - loss_at(params - e)) / (2 * step)
+            for e in np.eye(len(params)) * step
+        ]
     )
     np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-6)
 
@@ -145,8 +154,11 @@ def test_matches_torch_sequential(activation, output):
     sizes = [5, 7, 4, 3]
     params, X, targets, weights = make_problem(output, sizes, n=30, seed=2)
     network = torch.nn.Sequential(
-        torch.nn.Linear(5, 7), modules[activation](), torch.nn.Linear(7, 4),
-        modules[activation](), torch.nn.Linear(4, 3),
+        torch.nn.Linear(5, 7),
+        modules[activation](),
+        torch.nn.Linear(7, 4),
+        modules[activation](),
+        torch.nn.Linear(4, 3),
     ).double()
     with torch.no_grad():
         for (W, b), linear in zip(split_params(params, sizes), network[::2]):
@@ -166,10 +178,16 @@ def test_matches_torch_sequential(activation, output):
     total = (per_sample * torch.from_numpy(weights)).sum()
     total.backward()
     torch_grad = np.concatenate(
-        [p.grad.numpy().ravel() for linear in network[::2] for p in (linear.weight, linear.bias)]
+        [
+            p.grad.numpy().ravel()
+            for linear in network[::2]
+            for p in (linear.weight, linear.bias)
+        ]
     )
 
-    loss, grad = _core.network_loss_gradient(params, X, targets, weights, sizes, [activation] * 2, output)
+    loss, grad = _core.network_loss_gradient(
+        params, X, targets, weights, sizes, [activation] * 2, output
+    )
     np.testing.assert_allclose(loss, total.item(), rtol=1e-10, atol=0)
     np.testing.assert_allclose(grad, torch_grad, rtol=1e-10, atol=1e-12)
     forward = _core.network_forward(params, X, sizes, [activation] * 2)
@@ -190,10 +208,17 @@ def test_linear_network_equals_composed_layer():
 def test_float32_matches_float64():
     sizes = [8, 16, 4]
     params, X, targets, weights = make_problem("softmax", sizes, n=50, seed=4)
-    loss64, grad64 = _core.network_loss_gradient(params, X, targets, weights, sizes, ["tanh"], "softmax")
+    loss64, grad64 = _core.network_loss_gradient(
+        params, X, targets, weights, sizes, ["tanh"], "softmax"
+    )
     loss32, grad32 = _core.network_loss_gradient(
-        params.astype(np.float32), X.astype(np.float32), targets, weights.astype(np.float32),
-        sizes, ["tanh"], "softmax",
+        params.astype(np.float32),
+        X.astype(np.float32),
+        targets,
+        weights.astype(np.float32),
+        sizes,
+        ["tanh"],
+        "softmax",
     )
     assert grad32.dtype == np.float32
     np.testing.assert_allclose(loss32, loss64, rtol=1e-5, atol=0)
@@ -212,7 +237,9 @@ def test_huge_logits_give_no_nan(output):
         else np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     )
     for activation in ACTIVATIONS:
-        loss, grad = _core.network_loss_gradient(params, X, targets, None, sizes, [activation], output)
+        loss, grad = _core.network_loss_gradient(
+            params, X, targets, None, sizes, [activation], output
+        )
         assert not np.isnan(loss), activation
         assert not np.isnan(grad).any(), activation
 
@@ -222,14 +249,24 @@ def test_thread_count_gives_same_bits():
     params, X, targets, weights = make_problem("softmax", sizes, n=1500, seed=5)
     results = [
         _core.network_loss_gradient(
-            params, X, targets, weights, sizes, ["relu", "relu"], "softmax", n_threads=threads
+            params,
+            X,
+            targets,
+            weights,
+            sizes,
+            ["relu", "relu"],
+            "softmax",
+            n_threads=threads,
         )
         for threads in (1, 2, 4)
     ]
     for loss, grad in results[1:]:
         assert loss == results[0][0]
         assert np.array_equal(grad, results[0][1])
-    logits = [_core.network_forward(params, X, sizes, ["relu", "relu"], n_threads=t) for t in (1, 2, 4)]
+    logits = [
+        _core.network_forward(params, X, sizes, ["relu", "relu"], n_threads=t)
+        for t in (1, 2, 4)
+    ]
     assert np.array_equal(logits[0], logits[1])
     assert np.array_equal(logits[0], logits[2])
 
@@ -238,11 +275,18 @@ def test_integer_sample_weight_equals_repeated_rows():
     sizes = [3, 5, 2]
     params, X, targets, _ = make_problem("sigmoid", sizes, n=20, seed=6)
     counts = np.arange(20) % 3 + 1.0
-    loss, grad = _core.network_loss_gradient(params, X, targets, counts, sizes, ["tanh"], "sigmoid")
+    loss, grad = _core.network_loss_gradient(
+        params, X, targets, counts, sizes, ["tanh"], "sigmoid"
+    )
     repeat = np.repeat(np.arange(20), counts.astype(int))
     loss_rep, grad_rep = _core.network_loss_gradient(
-        params, np.ascontiguousarray(X[repeat]), np.ascontiguousarray(targets[repeat]), None,
-        sizes, ["tanh"], "sigmoid",
+        params,
+        np.ascontiguousarray(X[repeat]),
+        np.ascontiguousarray(targets[repeat]),
+        None,
+        sizes,
+        ["tanh"],
+        "sigmoid",
     )
     np.testing.assert_allclose(loss, loss_rep, rtol=1e-12, atol=0)
     np.testing.assert_allclose(grad, grad_rep, rtol=1e-10, atol=1e-12)
@@ -252,12 +296,20 @@ def test_bad_arguments_raise_value_error():
     sizes = [3, 4, 2]
     params, X, targets, _ = make_problem("softmax", sizes)
     with pytest.raises(ValueError, match="unknown activation 'swish'"):
-        _core.network_loss_gradient(params, X, targets, None, sizes, ["swish"], "softmax")
+        _core.network_loss_gradient(
+            params, X, targets, None, sizes, ["swish"], "softmax"
+        )
     with pytest.raises(ValueError, match="params must be 1-D with 26 values; got 25"):
-        _core.network_loss_gradient(params[:-1], X, targets, None, sizes, ["relu"], "softmax")
+        _core.network_loss_gradient(
+            params[:-1], X, targets, None, sizes, ["relu"], "softmax"
+        )
     bad_targets = targets.copy()
     bad_targets[3] = 2
-    with pytest.raises(ValueError, match=r"targets\[3\] = 2 is not a class index in \[0, 2\)"):
-        _core.network_loss_gradient(params, X, bad_targets, None, sizes, ["relu"], "softmax")
+    with pytest.raises(
+        ValueError, match=r"targets\[3\] = 2 is not a class index in \[0, 2\)"
+    ):
+        _core.network_loss_gradient(
+            params, X, bad_targets, None, sizes, ["relu"], "softmax"
+        )
     with pytest.raises(ValueError, match="layer_sizes\\[1\\] must be >= 1; got 0"):
         _core.network_forward(params, X, [3, 0, 2], ["relu"])

@@ -1,4 +1,4 @@
-"""save_weights, load_weights and load_model: round trips, mismatches, damaged files, PyTorch."""
+"""Weight files: round trips, mismatches, damaged files and PyTorch layouts."""
 
 import json
 
@@ -28,7 +28,9 @@ def data():
 @pytest.fixture
 def classifier(data):
     X, y = data
-    return fit_quietly(MLPClassifier(hidden_layer_sizes=(3,), max_epochs=5, random_state=0), X, y)
+    return fit_quietly(
+        MLPClassifier(hidden_layer_sizes=(3,), max_epochs=5, random_state=0), X, y
+    )
 
 
 def snapshot(model):
@@ -58,7 +60,9 @@ def test_regressor_round_trip(dtype, tmp_path):
     rng = np.random.default_rng(1)
     X = rng.normal(size=(40, 3)).astype(dtype)
     y = rng.normal(size=(40, 2))
-    model = fit_quietly(MLPRegressor(hidden_layer_sizes=(4, 3), max_epochs=3, random_state=0), X, y)
+    model = fit_quietly(
+        MLPRegressor(hidden_layer_sizes=(4, 3), max_epochs=3, random_state=0), X, y
+    )
     save_weights(model, tmp_path / "r.safetensors")
     restored = load_model(tmp_path / "r.safetensors")
     assert restored.layers_["layers.0.weight"].dtype == dtype
@@ -80,23 +84,34 @@ def test_file_uses_sequential_names_and_metadata(classifier, tmp_path):
 
 def test_shape_mismatch_names_tensor_file_then_model(data, tmp_path):
     X, y = data
-    small = fit_quietly(MLPClassifier(hidden_layer_sizes=(3,), max_epochs=2, random_state=0), X, y)
-    large = fit_quietly(MLPClassifier(hidden_layer_sizes=(4,), max_epochs=2, random_state=1), X, y)
+    small = fit_quietly(
+        MLPClassifier(hidden_layer_sizes=(3,), max_epochs=2, random_state=0), X, y
+    )
+    large = fit_quietly(
+        MLPClassifier(hidden_layer_sizes=(4,), max_epochs=2, random_state=1), X, y
+    )
     save_weights(large, tmp_path / "large.safetensors")
     before = snapshot(small)
     with pytest.raises(ValueError) as error:
         load_weights(small, tmp_path / "large.safetensors")
     message = str(error.value)
-    assert "layers.0.weight (file tensor '0.weight'): the file has shape (4, 2) and the model (3, 2)" in message
+    assert (
+        "layers.0.weight (file tensor '0.weight'): "
+        "the file has shape (4, 2) and the model (3, 2)" in message
+    )
     assert "The model was not changed" in message
     assert_layers_equal(small, before)
 
 
 def test_non_strict_load_reports_names(data, tmp_path):
     X, y = data
-    source = fit_quietly(MLPClassifier(hidden_layer_sizes=(3,), max_epochs=2, random_state=0), X, y)
+    source = fit_quietly(
+        MLPClassifier(hidden_layer_sizes=(3,), max_epochs=2, random_state=0), X, y
+    )
     binary = fit_quietly(
-        MLPClassifier(hidden_layer_sizes=(3,), max_epochs=2, random_state=1), X, y == "cat"
+        MLPClassifier(hidden_layer_sizes=(3,), max_epochs=2, random_state=1),
+        X,
+        y == "cat",
     )
     save_weights(source, tmp_path / "source.safetensors")
     before = snapshot(binary)
@@ -104,7 +119,9 @@ def test_non_strict_load_reports_names(data, tmp_path):
     assert result.missing == []
     assert result.unexpected == []
     assert result.mismatched == ["layers.1.weight", "layers.1.bias"]
-    assert np.array_equal(binary.layers_["layers.0.weight"], source.layers_["layers.0.weight"])
+    assert np.array_equal(
+        binary.layers_["layers.0.weight"], source.layers_["layers.0.weight"]
+    )
     assert np.array_equal(binary.layers_["layers.1.weight"], before["layers.1.weight"])
 
 
@@ -132,7 +149,9 @@ def test_dtype_mismatch_is_reported(classifier, tmp_path):
         "2.bias": classifier.layers_["layers.1.bias"],
     }
     safetensors.numpy.save_file(tensors, str(tmp_path / "f32.safetensors"))
-    with pytest.raises(ValueError, match="the file has dtype float32 and the model float64"):
+    with pytest.raises(
+        ValueError, match="the file has dtype float32 and the model float64"
+    ):
         load_weights(classifier, tmp_path / "f32.safetensors")
 
 
@@ -144,7 +163,7 @@ def test_nan_tensor_is_rejected(classifier, tmp_path):
     tensors["2.bias"][0] = np.nan
     safetensors.numpy.save_file(tensors, str(path))
     before = snapshot(classifier)
-    with pytest.raises(ValueError, match="tensor layers.1.bias holds NaN or infinity"):
+    with pytest.raises(ValueError, match="tensor layers.1.bias contains NaN or infinity"):
         load_weights(classifier, path)
     assert_layers_equal(classifier, before)
 
@@ -176,7 +195,9 @@ def test_corrupted_header_raises(classifier, tmp_path):
 def test_load_model_needs_fastml_metadata(classifier, tmp_path):
     tensors = {"0.weight": classifier.layers_["layers.0.weight"]}
     safetensors.numpy.save_file(tensors, str(tmp_path / "plain.safetensors"))
-    with pytest.raises(ValueError, match="holds no fastml model metadata.*load_weights"):
+    with pytest.raises(
+        ValueError, match="contains no fastml model metadata.*load_weights"
+    ):
         load_model(tmp_path / "plain.safetensors")
 
 
@@ -187,12 +208,20 @@ def test_unfitted_model_cannot_load(tmp_path):
 
 def test_activation_mismatch_rejected_when_strict(data, tmp_path):
     X, y = data
-    relu = fit_quietly(MLPClassifier(hidden_layer_sizes=(3,), max_epochs=2, random_state=0), X, y)
+    relu = fit_quietly(
+        MLPClassifier(hidden_layer_sizes=(3,), max_epochs=2, random_state=0), X, y
+    )
     tanh = fit_quietly(
-        MLPClassifier(hidden_layer_sizes=(3,), activation="tanh", max_epochs=2, random_state=0), X, y
+        MLPClassifier(
+            hidden_layer_sizes=(3,), activation="tanh", max_epochs=2, random_state=0
+        ),
+        X,
+        y,
     )
     save_weights(relu, tmp_path / "relu.safetensors")
-    with pytest.raises(ValueError, match="the file's activation is 'relu' and the model's 'tanh'"):
+    with pytest.raises(
+        ValueError, match="the file's activation is 'relu' and the model's 'tanh'"
+    ):
         load_weights(tanh, tmp_path / "relu.safetensors")
 
 
@@ -200,16 +229,22 @@ def test_torch_state_dict_loads_into_fastml(data, tmp_path):
     torch = pytest.importorskip("torch")
     safetensors_torch = pytest.importorskip("safetensors.torch")
     X, y = data
-    model = fit_quietly(MLPClassifier(hidden_layer_sizes=(5,), max_epochs=2, random_state=0), X, y)
+    model = fit_quietly(
+        MLPClassifier(hidden_layer_sizes=(5,), max_epochs=2, random_state=0), X, y
+    )
     torch.manual_seed(0)
     network = torch.nn.Sequential(
         torch.nn.Linear(2, 5), torch.nn.ReLU(), torch.nn.Linear(5, 3)
     ).double()
-    safetensors_torch.save_file(network.state_dict(), str(tmp_path / "torch.safetensors"))
+    safetensors_torch.save_file(
+        network.state_dict(), str(tmp_path / "torch.safetensors")
+    )
     result = load_weights(model, tmp_path / "torch.safetensors")
     assert result == ([], [], [])
     expected = network(torch.from_numpy(X)).detach().numpy()
-    np.testing.assert_allclose(model.decision_function(X), expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        model.decision_function(X), expected, rtol=1e-12, atol=1e-14
+    )
 
 
 def test_fastml_file_loads_into_torch(data, tmp_path):
@@ -217,13 +252,24 @@ def test_fastml_file_loads_into_torch(data, tmp_path):
     safetensors_torch = pytest.importorskip("safetensors.torch")
     X, y = data
     model = fit_quietly(
-        MLPClassifier(hidden_layer_sizes=(4, 3), activation="tanh", max_epochs=3, random_state=0), X, y
+        MLPClassifier(
+            hidden_layer_sizes=(4, 3), activation="tanh", max_epochs=3, random_state=0
+        ),
+        X,
+        y,
     )
     save_weights(model, tmp_path / "model.safetensors")
     network = torch.nn.Sequential(
-        torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 3), torch.nn.Tanh(),
+        torch.nn.Linear(2, 4),
+        torch.nn.Tanh(),
+        torch.nn.Linear(4, 3),
+        torch.nn.Tanh(),
         torch.nn.Linear(3, 3),
     ).double()
-    network.load_state_dict(safetensors_torch.load_file(str(tmp_path / "model.safetensors")))
+    network.load_state_dict(
+        safetensors_torch.load_file(str(tmp_path / "model.safetensors"))
+    )
     logits = network(torch.from_numpy(X)).detach().numpy()
-    np.testing.assert_allclose(logits, model.decision_function(X), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        logits, model.decision_function(X), rtol=1e-12, atol=1e-14
+    )

@@ -2,11 +2,10 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import activations, datasets, losses
+from . import activations, datasets, losses, transfer
 from .linear_model import LogisticRegression
 from .neural_network import MLPClassifier, MLPRegressor
 from .weights import load_model, load_weights, save_weights
-from . import transfer
 
 try:
     __version__ = version("fastml")
@@ -14,5 +13,5 @@ except PackageNotFoundError:  # running from a source tree that was not installe
     __version__ = "0.0.0"
 
 __all__ = ["LogisticRegression", "activations", "datasets", "losses", "__version__"]
-__all__ += ["MLPClassifier", "MLPRegressor", "load_model", "load_weights", "save_weights"]
-__all__ += ["transfer"]
+__all__ += ["MLPClassifier", "MLPRegressor", "transfer"]
+__all__ += ["load_model", "load_weights", "save_weights"]

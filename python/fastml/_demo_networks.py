@@ -69,26 +69,50 @@ def transfer_report(quick=False):
         warnings.simplefilter("ignore", ConvergenceWarning)
         for draw in range(n_draws):
             pretrained = MLPClassifier(
-                hidden_layer_sizes=(256,), learning_rate=1e-3, batch_size=32, max_epochs=30,
-                alpha=1e-3, random_state=draw,
+                hidden_layer_sizes=(256,),
+                learning_rate=1e-3,
+                batch_size=32,
+                max_epochs=30,
+                alpha=1e-3,
+                random_state=draw,
             ).fit(X[source], y[source])
             rng = np.random.default_rng(draw)
-            labelled = np.concatenate([
-                rng.choice(target_rows[y[target_rows] == c], LABELLED_PER_CLASS, replace=False)
-                for c in TARGET_CLASSES
-            ])
+            labelled = np.concatenate(
+                [
+                    rng.choice(
+                        target_rows[y[target_rows] == c],
+                        LABELLED_PER_CLASS,
+                        replace=False,
+                    )
+                    for c in TARGET_CLASSES
+                ]
+            )
             test = np.setdiff1d(target_rows, labelled)
             X_small, y_small = X[labelled], y[labelled]
             models = {
                 "fine_tuned": fine_tune(
-                    pretrained, X_small, y_small, max_epochs=100, random_state=draw, **budget
+                    pretrained,
+                    X_small,
+                    y_small,
+                    max_epochs=100,
+                    random_state=draw,
+                    **budget,
                 ),
                 "fine_tuned_unfrozen": fine_tune(
-                    pretrained, X_small, y_small, max_epochs=50, unfreeze_epochs=50,
-                    unfreeze_learning_rate=1e-3, random_state=draw, **budget
+                    pretrained,
+                    X_small,
+                    y_small,
+                    max_epochs=50,
+                    unfreeze_epochs=50,
+                    unfreeze_learning_rate=1e-3,
+                    random_state=draw,
+                    **budget,
                 ),
                 "scratch": MLPClassifier(
-                    hidden_layer_sizes=(256,), max_epochs=100, random_state=draw, **budget
+                    hidden_layer_sizes=(256,),
+                    max_epochs=100,
+                    random_state=draw,
+                    **budget,
                 ).fit(X_small, y_small),
             }
             for name, model in models.items():
@@ -138,8 +162,12 @@ def mlp_vs_softmax_report(quick=False):
         )
         softmax.fit(X_train, y_train)
         mlp = MLPClassifier(
-            hidden_layer_sizes=(128,), learning_rate=1e-3, batch_size=64, max_epochs=200,
-            tol=1e-3, random_state=split,
+            hidden_layer_sizes=(128,),
+            learning_rate=1e-3,
+            batch_size=64,
+            max_epochs=200,
+            tol=1e-3,
+            random_state=split,
         ).fit(X_train, y_train)
         softmax_scores.append(float(softmax.score(X_test, y_test)))
         mlp_scores.append(float(mlp.score(X_test, y_test)))

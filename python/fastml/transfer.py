@@ -58,10 +58,13 @@ def fine_tune(
     """
     check_is_fitted(source_model, "layers_")
     if not isinstance(unfreeze_epochs, numbers.Integral) or unfreeze_epochs < 0:
-        raise ValueError(f"unfreeze_epochs must be an int >= 0; got {unfreeze_epochs!r}.")
+        raise ValueError(
+            f"unfreeze_epochs must be an int >= 0; got {unfreeze_epochs!r}."
+        )
     if unfreeze_learning_rate is not None and not unfreeze_learning_rate > 0:
         raise ValueError(
-            f"unfreeze_learning_rate must be a float > 0 or None; got {unfreeze_learning_rate!r}."
+            "unfreeze_learning_rate must be a float > 0 or None; got "
+            f"{unfreeze_learning_rate!r}."
         )
     n_layers = len(source_model.layer_sizes_) - 1
     initial_layers = dict(source_model.layers_)
@@ -83,7 +86,10 @@ def fine_tune(
         first_history, first_epochs = model.history_, model.n_iter_
         learning_rate = unfreeze_learning_rate or model.learning_rate / 10
         model.set_params(
-            freeze=None, warm_start=True, max_epochs=int(unfreeze_epochs), learning_rate=learning_rate
+            freeze=None,
+            warm_start=True,
+            max_epochs=int(unfreeze_epochs),
+            learning_rate=learning_rate,
         )
         model.fit(X, y, sample_weight=sample_weight)
         model.set_params(**first_params)

@@ -16,7 +16,7 @@ whether its Linear modules sit at 0, 2, 4 (activations in between), at
 0, 1, 2, or inside a module attribute (``body.0.weight``), and fastml's own
 ``layers.0.weight`` names map to themselves.
 
-The safetensors metadata holds ``format`` ("fastml.mlp"), ``format_version``
+The safetensors metadata contains ``format`` ("fastml.mlp"), ``format_version``
 and ``config``, a JSON object with the estimator class, its parameters, the
 layer sizes, the activation and the classes, which :func:`load_model` uses
 to rebuild a fitted model.
@@ -34,7 +34,9 @@ FORMAT = "fastml.mlp"
 FORMAT_VERSION = "1"
 
 _DTYPES = {"F64": np.dtype(np.float64), "F32": np.dtype(np.float32)}
-_PARAMETER_NAME = re.compile(r"^(?:(?P<prefix>.*)\.)?(?P<index>\d+)\.(?P<kind>weight|bias)$")
+_PARAMETER_NAME = re.compile(
+    r"^(?:(?P<prefix>.*)\.)?(?P<index>\d+)\.(?P<kind>weight|bias)$"
+)
 
 LoadResult = namedtuple("LoadResult", ["missing", "unexpected", "mismatched"])
 LoadResult.__doc__ = """Names that did not load: model names without a file tensor
@@ -43,7 +45,7 @@ names whose file tensor has another shape or dtype (``mismatched``)."""
 
 
 def file_tensor_name(model_name):
-    """The name under which save_weights stores a model parameter."""
+    """Return the name under which save_weights stores a model parameter."""
     match = re.fullmatch(r"layers\.(\d+)\.(weight|bias)", model_name)
     return f"{2 * int(match.group(1))}.{match.group(2)}"
 
@@ -79,7 +81,7 @@ def load_weights(model, path, strict=True):
 
     Returns a LoadResult(missing, unexpected, mismatched) of name lists.
     Raises ValueError for a file that is not valid safetensors (corrupted or
-    truncated) or holds NaN or infinite values.
+    truncated) or contains NaN or infinite values.
     """
     _check_fitted(model)
     file_tensors, metadata = _read(path)
@@ -108,7 +110,9 @@ def load_weights(model, path, strict=True):
             )
         else:
             loadable[name] = file_name
-    problems += [f"{name} in the file matches no layer of the model" for name in unexpected]
+    problems += [
+        f"{name} in the file matches no layer of the model" for name in unexpected
+    ]
     if strict:
         problems += _config_problems(model, metadata)
         if problems:
@@ -139,7 +143,8 @@ def load_model(path):
     file_tensors, metadata = _read(path)
     if metadata.get("format") != FORMAT:
         raise ValueError(
-            f"{path} holds no fastml model metadata (format {metadata.get('format')!r}, "
+            f"{path} contains no fastml model metadata (format "
+            f"{metadata.get('format')!r}, "
             f"expected {FORMAT!r}). Fit a model of the same architecture and call "
             "load_weights to load plain weights."
         )
@@ -150,9 +155,10 @@ def load_model(path):
         )
     try:
         config = json.loads(metadata["config"])
-        estimator_class = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}[
-            config["estimator"]
-        ]
+        estimator_class = {
+            "MLPClassifier": MLPClassifier,
+            "MLPRegressor": MLPRegressor,
+        }[config["estimator"]]
         model = estimator_class(**_decode_params(config["params"]))
         layer_sizes = tuple(int(size) for size in config["layer_sizes"])
         _restore_targets(model, config)
@@ -170,7 +176,9 @@ def load_model(path):
     model.layer_sizes_ = layer_sizes
     model.layers_ = {
         f"layers.{i}.{kind}": np.zeros(
-            (layer_sizes[i + 1], layer_sizes[i]) if kind == "weight" else (layer_sizes[i + 1],),
+            (layer_sizes[i + 1], layer_sizes[i])
+            if kind == "weight"
+            else (layer_sizes[i + 1],),
             dtype=dtype,
         )
         for i in range(len(layer_sizes) - 1)
@@ -220,7 +228,8 @@ def _load_tensors(path, names):
     for model_name, array in values.items():
         if not np.isfinite(array).all():
             raise ValueError(
-                f"{path}: tensor {model_name} holds NaN or infinity, so nothing was loaded."
+                f"{path}: tensor {model_name} contains NaN or infinity, so nothing "
+                "was loaded."
             )
     return values
 
@@ -234,7 +243,11 @@ def _map_file_names(file_tensors, n_layers):
         if match is None:
             unexpected.append(name)
         else:
-            keys[name] = (match.group("prefix") or "", int(match.group("index")), match.group("kind"))
+            keys[name] = (
+                match.group("prefix") or "",
+                int(match.group("index")),
+                match.group("kind"),
+            )
     prefixes = sorted({prefix for prefix, _, _ in keys.values()})
     prefix = prefixes[0] if prefixes else ""
     indices = sorted({index for p, index, _ in keys.values() if p == prefix})
@@ -272,7 +285,8 @@ def _model_config(model):
         json.dumps(config)
     except TypeError as error:
         raise ValueError(
-            f"cannot store the configuration of {type(model).__name__} as JSON: {error}. "
+            f"cannot store the configuration of {type(model).__name__} as JSON: "
+            f"{error}. "
             "classes_ must be numbers or strings."
         ) from error
     return config
@@ -305,7 +319,9 @@ def _decode_params(params):
 
 def _restore_targets(model, config):
     if "classes" in config:
-        model.classes_ = np.asarray(config["classes"], dtype=np.dtype(config["classes_dtype"]))
+        model.classes_ = np.asarray(
+            config["classes"], dtype=np.dtype(config["classes_dtype"])
+        )
         model.multilabel_ = bool(config["multilabel"])
     else:
         model.n_outputs_ = int(config["n_outputs"])
@@ -322,5 +338,8 @@ def _config_problems(model, metadata):
         return ["the file's fastml metadata is not valid JSON"]
     activation = config.get("activation")
     if activation is not None and activation != model.activation:
-        return [f"the file's activation is {activation!r} and the model's {model.activation!r}"]
+        return [
+            f"the file's activation is {activation!r} and the model's "
+            f"{model.activation!r}"
+        ]
     return []

@@ -47,7 +47,7 @@ constexpr Index kNetworkChunkRows = 256;
 // Rows of a data set stored contiguously, with their targets.
 template <typename T>
 struct NetworkRows {
-    const T* X = nullptr;                   // n_rows x n_features, row-major
+    const T* X = nullptr;  // n_rows x n_features, row-major
     Index n_rows = 0;
     const T* targets = nullptr;             // kSigmoid, kSquared: n_rows x n_outputs
     const std::int64_t* classes = nullptr;  // kSoftmax: n_rows class indices
@@ -56,9 +56,7 @@ struct NetworkRows {
 
 // Uniform double in [0, 1) from the top 53 bits of one draw, the same on
 // every platform (std::uniform_real_distribution is implementation-defined).
-inline double uniform_unit(std::mt19937_64& engine) {
-    return double(engine() >> 11) * 0x1.0p-53;
-}
+inline double uniform_unit(std::mt19937_64& engine) { return double(engine() >> 11) * 0x1.0p-53; }
 
 template <typename T>
 class Network {
@@ -68,18 +66,22 @@ public:
     Network(std::vector<Index> layer_sizes, std::vector<Activation> activations, OutputLoss output)
         : sizes_(std::move(layer_sizes)), activations_(std::move(activations)), output_(output) {
         if (sizes_.size() < 2) {
-            throw_invalid_argument("Network: layer_sizes needs at least n_features and n_outputs; got ",
-                                   sizes_.size(), " sizes");
+            throw_invalid_argument(
+                "Network: layer_sizes needs at least n_features and n_outputs; got ", sizes_.size(),
+                " sizes");
         }
         for (std::size_t i = 0; i < sizes_.size(); ++i) {
-            if (sizes_[i] < 1) throw_invalid_argument("Network: layer_sizes[", i, "] must be >= 1; got ", sizes_[i]);
+            if (sizes_[i] < 1)
+                throw_invalid_argument("Network: layer_sizes[", i, "] must be >= 1; got ",
+                                       sizes_[i]);
         }
         if (Index(activations_.size()) != n_layers() - 1) {
-            throw_invalid_argument("Network: expected one activation per hidden layer (", n_layers() - 1,
-                                   "); got ", activations_.size());
+            throw_invalid_argument("Network: expected one activation per hidden layer (",
+                                   n_layers() - 1, "); got ", activations_.size());
         }
         if (output_ == OutputLoss::kSoftmax && n_outputs() < 2) {
-            throw_invalid_argument("Network: the softmax output needs n_outputs >= 2; got ", n_outputs());
+            throw_invalid_argument("Network: the softmax output needs n_outputs >= 2; got ",
+                                   n_outputs());
         }
         Index offset = 0;
         for (Index l = 0; l < n_layers(); ++l) {
@@ -98,7 +100,9 @@ public:
     Index n_params() const { return offsets_.back(); }
     Index n_segments() const { return 2 * n_layers(); }
     Index weight_offset(Index layer) const { return offsets_[layer]; }
-    Index bias_offset(Index layer) const { return offsets_[layer] + fan_out(layer) * fan_in(layer); }
+    Index bias_offset(Index layer) const {
+        return offsets_[layer] + fan_out(layer) * fan_in(layer);
+    }
     Index segment_begin(Index segment) const {
         return segment % 2 == 0 ? weight_offset(segment / 2) : bias_offset(segment / 2);
     }
@@ -132,13 +136,16 @@ public:
     // stops below the lowest trainable layer. An empty `trainable` means all.
     double loss_and_gradient(const T* params, const NetworkRows<T>& rows, double scale, T* grad,
                              const std::vector<bool>& trainable, int n_threads) {
-        const Index n_chunks = std::max<Index>(1, (rows.n_rows + kNetworkChunkRows - 1) / kNetworkChunkRows);
+        const Index n_chunks =
+            std::max<Index>(1, (rows.n_rows + kNetworkChunkRows - 1) / kNetworkChunkRows);
         const bool with_grad = grad != nullptr;
-        if (with_grad && (partial_grads_.rows() < n_chunks || partial_grads_.cols() != n_params())) {
+        if (with_grad &&
+            (partial_grads_.rows() < n_chunks || partial_grads_.cols() != n_params())) {
             partial_grads_.resize(n_chunks, n_params());
         }
         if (Index(partial_losses_.size()) < n_chunks) partial_losses_.resize(n_chunks);
-        const int threads = std::max(1, std::min<int>(resolve_thread_count(n_threads), int(n_chunks)));
+        const int threads =
+            std::max(1, std::min<int>(resolve_thread_count(n_threads), int(n_chunks)));
         reserve_workspaces(threads);
         const Index lowest = with_grad ? lowest_trainable_layer(trainable) : n_layers();
 
@@ -151,8 +158,8 @@ public:
 #endif
 #pragma omp for schedule(static)
             for (Index chunk = 0; chunk < n_chunks; ++chunk) {
-                partial_losses_[chunk] = accumulate_chunk(params, rows, chunk, with_grad, trainable,
-                                                          lowest, workspace);
+                partial_losses_[chunk] =
+                    accumulate_chunk(params, rows, chunk, with_grad, trainable, lowest, workspace);
             }
         }
 
@@ -160,7 +167,8 @@ public:
         for (Index chunk = 0; chunk < n_chunks; ++chunk) loss_sum += partial_losses_[chunk];
         if (with_grad) {
             Vector<double> total = partial_grads_.row(0).transpose();
-            for (Index chunk = 1; chunk < n_chunks; ++chunk) total += partial_grads_.row(chunk).transpose();
+            for (Index chunk = 1; chunk < n_chunks; ++chunk)
+                total += partial_grads_.row(chunk).transpose();
             Eigen::Map<Vector<T>>(grad, n_params()) = (scale * total).template cast<T>();
         }
         return loss_sum;
@@ -169,7 +177,8 @@ public:
     // Writes the logits of `n_rows` rows, row-major (n_rows x n_outputs).
     void forward(const T* params, const T* X, Index n_rows, T* logits, int n_threads) {
         const Index n_chunks = (n_rows + kNetworkChunkRows - 1) / kNetworkChunkRows;
-        const int threads = std::max(1, std::min<int>(resolve_thread_count(n_threads), int(std::max<Index>(n_chunks, 1))));
+        const int threads = std::max(
+            1, std::min<int>(resolve_thread_count(n_threads), int(std::max<Index>(n_chunks, 1))));
         reserve_workspaces(threads);
 #pragma omp parallel num_threads(threads) if (threads > 1)
         {
@@ -204,11 +213,13 @@ private:
         workspaces_.resize(threads);
         for (Workspace& workspace : workspaces_) {
             if (!workspace.outputs.empty()) continue;
-            for (Index l = 0; l < n_layers(); ++l) workspace.outputs.emplace_back(kNetworkChunkRows, fan_out(l));
+            for (Index l = 0; l < n_layers(); ++l)
+                workspace.outputs.emplace_back(kNetworkChunkRows, fan_out(l));
             workspace.delta.resize(kNetworkChunkRows * max_width_);
             workspace.next_delta.resize(kNetworkChunkRows * max_width_);
             Index largest = 0;
-            for (Index l = 0; l < n_layers(); ++l) largest = std::max(largest, fan_out(l) * fan_in(l));
+            for (Index l = 0; l < n_layers(); ++l)
+                largest = std::max(largest, fan_out(l) * fan_in(l));
             workspace.weight_grad.resize(1, largest);
             workspace.losses.resize(kNetworkChunkRows);
             workspace.element_losses.resize(kNetworkChunkRows, n_outputs());
@@ -251,15 +262,16 @@ private:
                                      workspace.element_losses.data(), logits);
                 break;
             case OutputLoss::kSquared:
-                squared_error(logits, rows.targets + first * k, n * k, workspace.element_losses.data(),
-                              logits);
+                squared_error(logits, rows.targets + first * k, n * k,
+                              workspace.element_losses.data(), logits);
                 break;
         }
         workspace.losses.head(n) = workspace.element_losses.topRows(n).rowwise().sum();
     }
 
-    double accumulate_chunk(const T* params, const NetworkRows<T>& rows, Index chunk, bool with_grad,
-                            const std::vector<bool>& trainable, Index lowest, Workspace& workspace) {
+    double accumulate_chunk(const T* params, const NetworkRows<T>& rows, Index chunk,
+                            bool with_grad, const std::vector<bool>& trainable, Index lowest,
+                            Workspace& workspace) {
         const Index begin = chunk * kNetworkChunkRows;
         const Index n = std::min(kNetworkChunkRows, rows.n_rows - begin);
         forward_block(params, rows.X + begin * n_features(), n, workspace);
@@ -298,15 +310,17 @@ private:
         const T* X = rows.X + begin * n_features();
         for (Index l = n_layers() - 1; l >= lowest; --l) {
             Eigen::Map<const RowMatrix<T>> D(delta, n, fan_out(l));
-            Eigen::Map<const RowMatrix<T>> A(l == 0 ? X : workspace.outputs[l - 1].data(), n, fan_in(l));
+            Eigen::Map<const RowMatrix<T>> A(l == 0 ? X : workspace.outputs[l - 1].data(), n,
+                                             fan_in(l));
             if (trainable.empty() || trainable[2 * l]) {
                 Eigen::Map<RowMatrix<T>> G(workspace.weight_grad.data(), fan_out(l), fan_in(l));
                 G.noalias() = D.transpose() * A;
-                Eigen::Map<RowMatrix<double>>(partial.data() + weight_offset(l), fan_out(l), fan_in(l)) +=
-                    G.template cast<double>();
+                Eigen::Map<RowMatrix<double>>(partial.data() + weight_offset(l), fan_out(l),
+                                              fan_in(l)) += G.template cast<double>();
             }
             if (trainable.empty() || trainable[2 * l + 1]) {
-                Eigen::Map<Eigen::Matrix<double, 1, Eigen::Dynamic>>(partial.data() + bias_offset(l), fan_out(l)) +=
+                Eigen::Map<Eigen::Matrix<double, 1, Eigen::Dynamic>>(
+                    partial.data() + bias_offset(l), fan_out(l)) +=
                     D.colwise().sum().template cast<double>();
             }
             if (l == lowest) break;
@@ -314,7 +328,8 @@ private:
             Eigen::Map<const RowMatrix<T>> W(params + weight_offset(l), fan_out(l), fan_in(l));
             Eigen::Map<RowMatrix<T>> previous(spare, n, fan_in(l));
             previous.noalias() = D * W;
-            multiply_by_derivative(spare, workspace.outputs[l - 1].data(), n * fan_in(l), activation(l - 1));
+            multiply_by_derivative(spare, workspace.outputs[l - 1].data(), n * fan_in(l),
+                                   activation(l - 1));
             delta = spare;
             std::swap(spare, other_spare);
         }

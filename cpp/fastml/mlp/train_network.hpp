@@ -51,12 +51,12 @@ using NetworkEpochCallback = std::function<bool(const NetworkEpochReport&)>;
 struct NetworkTrainResult {
     int n_epochs = 0;
     bool converged = false;
-    bool diverged = false;     // the training cost became NaN or infinite
-    bool interrupted = false;  // the callback returned false
-    int best_epoch = -1;       // early stopping: the epoch whose parameters were kept
-    double gradient_norm = 0;  // Euclidean norm of the last step's gradient, penalty included
-    std::vector<double> train_loss;       // mean loss per epoch, without the penalty
-    std::vector<double> train_cost;       // train_loss plus the penalty
+    bool diverged = false;           // the training cost became NaN or infinite
+    bool interrupted = false;        // the callback returned false
+    int best_epoch = -1;             // early stopping: the epoch whose parameters were kept
+    double gradient_norm = 0;        // Euclidean norm of the last step's gradient, penalty included
+    std::vector<double> train_loss;  // mean loss per epoch, without the penalty
+    std::vector<double> train_cost;  // train_loss plus the penalty
     std::vector<double> validation_loss;  // mean loss on the validation rows per epoch
 };
 
@@ -130,21 +130,24 @@ public:
                 best_params_ = params_;
                 result.best_epoch = epoch;
             }
-            epochs_without_improvement = score > best_score - options.tol ? epochs_without_improvement + 1 : 0;
+            epochs_without_improvement =
+                score > best_score - options.tol ? epochs_without_improvement + 1 : 0;
             best_score = std::min(best_score, score);
             if (epochs_without_improvement >= options.n_iter_no_change) {
                 result.converged = true;
                 break;
             }
         }
-        if (options.early_stopping && !result.diverged && result.best_epoch >= 0) params_ = best_params_;
+        if (options.early_stopping && !result.diverged && result.best_epoch >= 0)
+            params_ = best_params_;
         return result;
     }
 
     // Mean loss of `rows` under the current parameters, weighted by their
     // sample weights, without the penalty.
     double mean_loss(const NetworkRows<T>& rows, int n_threads) {
-        const double total = network_.loss_and_gradient(params_.data(), rows, 1.0, nullptr, trainable_, n_threads);
+        const double total =
+            network_.loss_and_gradient(params_.data(), rows, 1.0, nullptr, trainable_, n_threads);
         return total / (double(rows.n_rows) * mean_sample_weight(rows));
     }
 
@@ -163,10 +166,12 @@ private:
     void check_rows(const NetworkRows<T>& rows, const char* name) const {
         if (rows.n_rows < 1) throw_invalid_argument("NetworkTrainer.fit: ", name, " has no rows");
         if (network_.output() == OutputLoss::kSoftmax && rows.classes == nullptr) {
-            throw_invalid_argument("NetworkTrainer.fit: the softmax output needs class indices in ", name);
+            throw_invalid_argument("NetworkTrainer.fit: the softmax output needs class indices in ",
+                                   name);
         }
         if (network_.output() != OutputLoss::kSoftmax && rows.targets == nullptr) {
-            throw_invalid_argument("NetworkTrainer.fit: this output needs real-valued targets in ", name);
+            throw_invalid_argument("NetworkTrainer.fit: this output needs real-valued targets in ",
+                                   name);
         }
     }
 
@@ -174,11 +179,15 @@ private:
         if (rows.sample_weight == nullptr) return 1.0;
         Eigen::Map<const ArrayX<T>> w(rows.sample_weight, rows.n_rows);
         const double total = w.template cast<double>().sum();
-        if (!(total > 0)) throw_invalid_argument("NetworkTrainer.fit: sample weights must have a positive sum; got ", total);
+        if (!(total > 0))
+            throw_invalid_argument(
+                "NetworkTrainer.fit: sample weights must have a positive sum; got ", total);
         return total / double(rows.n_rows);
     }
 
-    Index target_width() const { return network_.output() == OutputLoss::kSoftmax ? 0 : network_.n_outputs(); }
+    Index target_width() const {
+        return network_.output() == OutputLoss::kSoftmax ? 0 : network_.n_outputs();
+    }
 
     // Allocates the gather buffers of one mini-batch; full batches read X in place.
     void prepare_batches(const NetworkRows<T>& data, Index batch) {
@@ -239,17 +248,20 @@ private:
     // `weight_total`; returns the batch's weighted loss sum.
     double step(const NetworkRows<T>& rows, double weight_total, const NetworkTrainOptions& options,
                 NetworkTrainResult& result) {
-        const double loss_sum = network_.loss_and_gradient(params_.data(), rows, 1.0 / weight_total,
-                                                           grad_.data(), trainable_, options.n_threads);
+        const double loss_sum = network_.loss_and_gradient(
+            params_.data(), rows, 1.0 / weight_total, grad_.data(), trainable_, options.n_threads);
         double squared_norm = 0;
         for (Index segment = 0; segment < network_.n_segments(); ++segment) {
             if (!trainable_[segment]) continue;
             const Index begin = network_.segment_begin(segment);
             const Index size = network_.segment_end(segment) - begin;
-            if (segment % 2 == 0) penalty_.add_l2_gradient(params_.data() + begin, grad_.data() + begin, size);
+            if (segment % 2 == 0)
+                penalty_.add_l2_gradient(params_.data() + begin, grad_.data() + begin, size);
             squared_norm += grad_.segment(begin, size).template cast<double>().square().sum();
-            optimizer_->update(segment, begin, begin + size, params_.data(), grad_.data(), options.learning_rate);
-            if (segment % 2 == 0) penalty_.apply_l1_proximal(params_.data() + begin, size, options.learning_rate);
+            optimizer_->update(segment, begin, begin + size, params_.data(), grad_.data(),
+                               options.learning_rate);
+            if (segment % 2 == 0)
+                penalty_.apply_l1_proximal(params_.data() + begin, size, options.learning_rate);
         }
         result.gradient_norm = std::sqrt(squared_norm);
         return loss_sum;

@@ -21,19 +21,23 @@ _SEGMENT_NAME = re.compile(r"^layers\.(\d+)(?:\.(weight|bias))?$")
 
 
 def trainer_class(dtype):
-    """The C++ network trainer that computes in ``dtype`` (float32 or float64)."""
+    """Return the C++ network trainer class for ``dtype`` (float32 or float64)."""
     return _core.NetworkTrainer32 if dtype == np.float32 else _core.NetworkTrainer64
 
 
 def layer_names(n_layers):
     """Parameter names in training order: layers.0.weight, layers.0.bias, ..."""
-    return [f"layers.{i}.{kind}" for i in range(n_layers) for kind in ("weight", "bias")]
+    return [
+        f"layers.{i}.{kind}" for i in range(n_layers) for kind in ("weight", "bias")
+    ]
 
 
 def flatten_layers(layers, dtype):
     """Concatenate the parameters of ``layers`` into the C++ flat layout."""
     n_layers = len(layers) // 2
-    parts = [np.asarray(layers[name], dtype=dtype).ravel() for name in layer_names(n_layers)]
+    parts = [
+        np.asarray(layers[name], dtype=dtype).ravel() for name in layer_names(n_layers)
+    ]
     return np.ascontiguousarray(np.concatenate(parts))
 
 
@@ -129,8 +133,14 @@ class MLPBase(BaseEstimator):
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
         "freeze": [
             Options(None),
-            InstanceOf(numbers.Integral, str, list, tuple, description="a layer index, "
-                       "a layer name, 'hidden' or a list of indices and names"),
+            InstanceOf(
+                numbers.Integral,
+                str,
+                list,
+                tuple,
+                description="a layer index, "
+                "a layer name, 'hidden' or a list of indices and names",
+            ),
         ],
         "warm_start": [Options(True, False)],
         "random_state": [
@@ -147,7 +157,11 @@ class MLPBase(BaseEstimator):
         sizes = self.hidden_layer_sizes
         sizes = (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
         for size in sizes:
-            if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
+            if (
+                isinstance(size, bool)
+                or not isinstance(size, numbers.Integral)
+                or size < 1
+            ):
                 raise ValueError(
                     f"{type(self).__name__}: hidden_layer_sizes must hold ints >= 1; "
                     f"got {self.hidden_layer_sizes!r}."
@@ -181,13 +195,15 @@ class MLPBase(BaseEstimator):
         self.layers_ = unflatten_layers(trainer.params, layer_sizes)
 
     def _trainer_from_layers(self, dtype):
-        """A trainer that starts from the fitted ``layers_``, with fresh optimizer state."""
+        """Build a trainer that starts from ``layers_``, with fresh optimizer state."""
         trainer = self._new_trainer(dtype, self.layer_sizes_, self._seed())
         trainer.params = flatten_layers(self.layers_, dtype)
         return trainer
 
     def _seed(self):
-        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        return int(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        )
 
     def _fit_arguments(self, X, targets, sample_weight, validation):
         X_val, targets_val = validation if validation is not None else (None, None)
@@ -211,22 +227,34 @@ class MLPBase(BaseEstimator):
         stratify = y if self._stratify_validation(y) else None
         indices = np.arange(X.shape[0])
         train, held_out = train_test_split(
-            indices, test_size=self.validation_fraction, random_state=seed, stratify=stratify
+            indices,
+            test_size=self.validation_fraction,
+            random_state=seed,
+            stratify=stratify,
         )
         train = np.sort(train)
         held_out = np.sort(held_out)
-        weights = None if sample_weight is None else np.ascontiguousarray(sample_weight[train])
+        weights = (
+            None
+            if sample_weight is None
+            else np.ascontiguousarray(sample_weight[train])
+        )
         return (
             np.ascontiguousarray(X[train]),
             np.ascontiguousarray(targets[train]),
             weights,
-            (np.ascontiguousarray(X[held_out]), np.ascontiguousarray(targets[held_out])),
+            (
+                np.ascontiguousarray(X[held_out]),
+                np.ascontiguousarray(targets[held_out]),
+            ),
         )
 
     def _stratify_validation(self, y):
         return False
 
-    def _train(self, X, y, targets, sample_weight, validation, layer_sizes, initial_layers=None):
+    def _train(
+        self, X, y, targets, sample_weight, validation, layer_sizes, initial_layers=None
+    ):
         """Train a network and store the fitted attributes.
 
         ``validation`` is (X_val, targets_val) or None. ``initial_layers``
@@ -245,7 +273,9 @@ class MLPBase(BaseEstimator):
         start = self._initial_params(trainer, layer_sizes, initial_layers)
         if start is not None:
             trainer.params = start.astype(X.dtype, copy=False)
-        trainer.trainable = resolve_freeze(self.freeze, len(layer_sizes) - 1, type(self).__name__)
+        trainer.trainable = resolve_freeze(
+            self.freeze, len(layer_sizes) - 1, type(self).__name__
+        )
 
         result = run_trainer(
             trainer,
@@ -259,11 +289,15 @@ class MLPBase(BaseEstimator):
         self.layers_ = unflatten_layers(trainer.params, layer_sizes)
         self.n_iter_ = int(result["n_epochs"])
         self.history_ = self._history(result)
-        self.best_epoch_ = int(result["best_epoch"]) if result["best_epoch"] >= 0 else None
+        self.best_epoch_ = (
+            int(result["best_epoch"]) if result["best_epoch"] >= 0 else None
+        )
 
     def _initial_params(self, trainer, layer_sizes, initial_layers):
         """Flat starting parameters, or None to keep the trainer's random draw."""
-        if initial_layers is None and not (self.warm_start and hasattr(self, "layers_")):
+        if initial_layers is None and not (
+            self.warm_start and hasattr(self, "layers_")
+        ):
             return None
         expected = unflatten_layers(trainer.params, layer_sizes)
         source = initial_layers if initial_layers is not None else self.layers_
@@ -297,14 +331,17 @@ class MLPBase(BaseEstimator):
         trainer = getattr(self, "_trainer", None)
         if trainer is None or trainer.params.dtype != dtype:
             trainer = self._trainer_from_layers(dtype)
-        trainer.trainable = resolve_freeze(self.freeze, len(self.layer_sizes_) - 1, type(self).__name__)
+        trainer.trainable = resolve_freeze(
+            self.freeze, len(self.layer_sizes_) - 1, type(self).__name__
+        )
         arguments = self._fit_arguments(X, targets, sample_weight, None)
         result = trainer.fit(**arguments, max_epochs=1)
         if result["diverged"]:
             raise FloatingPointError(
-                f"{type(self).__name__}: the training cost became {result['train_cost'][-1]} "
-                "in partial_fit, so the model was left as before the call. Use a smaller "
-                f"learning_rate (now {self.learning_rate!r}) or standardize the features."
+                f"{type(self).__name__}: the training cost became "
+                f"{result['train_cost'][-1]} in partial_fit, so the model was left as "
+                "before the call. Use a smaller learning_rate (now "
+                f"{self.learning_rate!r}) or standardize the features."
             )
         self._trainer = trainer
         self.layers_ = unflatten_layers(trainer.params, self.layer_sizes_)
@@ -321,7 +358,9 @@ class MLPBase(BaseEstimator):
         params = flatten_layers(self.layers_, X.dtype)
         n_threads = 0 if self.n_threads is None else int(self.n_threads)
         activations = [self.activation] * (len(self.layer_sizes_) - 2)
-        return _core.network_forward(params, X, list(self.layer_sizes_), activations, n_threads)
+        return _core.network_forward(
+            params, X, list(self.layer_sizes_), activations, n_threads
+        )
 
     def __getstate__(self):
         # The C++ trainer cannot be pickled; partial_fit rebuilds it from layers_.

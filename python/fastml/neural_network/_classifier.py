@@ -1,4 +1,4 @@
-"""Multi-layer perceptron classifier: softmax, sigmoid or multi-label sigmoid outputs."""
+"""Multi-layer perceptron classifier with softmax, sigmoid or multi-label outputs."""
 
 import warnings
 
@@ -25,7 +25,7 @@ class MLPClassifier(ClassifierMixin, MLPBase):
       (the same model as a 2-logit softmax with half the output weights).
       A positive logit favours ``classes_[1]``.
     - 2-D 0/1 indicator ``y`` of shape (n_samples, n_labels): multi-label,
-      one independent sigmoid per label; the loss of a sample is the sum of
+      one independent sigmoid per label. The loss of a sample is the sum of
       its per-label binary cross-entropies.
 
     The cost minimized is ``sum_i s_i * loss_i / sum_i s_i + penalty(W)``
@@ -145,7 +145,6 @@ class MLPClassifier(ClassifierMixin, MLPBase):
         self.n_threads = n_threads
         self.verbose = verbose
 
-
     def fit(self, X, y, sample_weight=None, X_val=None, y_val=None):
         """Fit the network to X of shape (n_samples, n_features) and labels y.
 
@@ -172,7 +171,8 @@ class MLPClassifier(ClassifierMixin, MLPBase):
         The first call fixes the architecture and the classes: ``classes``
         lists every label that later calls may contain (by default the labels
         of the first call's ``y``). The optimizer state carries over between
-        calls, and ``freeze`` is read at every call.
+        calls, and ``freeze`` is read at every call. Early stopping does not
+        apply: each call runs exactly one epoch.
         """
         with RestoreNetworkOnFailure(self):
             hidden = self._validate_params()
@@ -180,7 +180,9 @@ class MLPClassifier(ClassifierMixin, MLPBase):
             X, y = check_X_y(self, X, y, reset=first_call, multi_output=True)
             sample_weight = check_sample_weight(sample_weight, X)
             if first_call:
-                labels = y if classes is None or np.ndim(y) == 2 else np.asarray(classes)
+                labels = (
+                    y if classes is None or np.ndim(y) == 2 else np.asarray(classes)
+                )
                 _, n_outputs = self._encode_fit_targets(labels, X.dtype, warm=False)
                 self._start_network(X.dtype, (X.shape[1], *hidden, n_outputs))
             targets = self._encode_targets(y, X.dtype, "y")
@@ -212,16 +214,21 @@ class MLPClassifier(ClassifierMixin, MLPBase):
             classes, _ = encode_classes(self, y)
             multilabel = False
         if warm and not (
-            multilabel == self.multilabel_
-            and np.array_equal(classes, self.classes_)
+            multilabel == self.multilabel_ and np.array_equal(classes, self.classes_)
         ):
             raise ValueError(
-                f"{type(self).__name__}: warm_start needs the classes of the earlier fit "
-                f"({self.classes_!r}); got {classes!r}. Use warm_start=False."
+                f"{type(self).__name__}: warm_start needs the classes of the "
+                f"earlier fit ({self.classes_!r}); got {classes!r}. Use "
+                "warm_start=False."
             )
         self.classes_ = classes
         self.multilabel_ = multilabel
-        n_outputs = y.shape[1] if multilabel else (1 if len(classes) == 2 else len(classes))
+        if multilabel:
+            n_outputs = y.shape[1]
+        elif len(classes) == 2:
+            n_outputs = 1
+        else:
+            n_outputs = len(classes)
         return self._encode_targets(y, dtype, "y"), n_outputs
 
     def _encode_targets(self, y, dtype, name):
@@ -234,7 +241,9 @@ class MLPClassifier(ClassifierMixin, MLPBase):
                     f"columns; got shape {y.shape}."
                 )
             if not np.isin(y, (0, 1)).all():
-                raise ValueError(f"{name} must hold only 0 and 1 for multi-label targets.")
+                raise ValueError(
+                    f"{name} must hold only 0 and 1 for multi-label targets."
+                )
             return np.ascontiguousarray(y, dtype=dtype)
         y = np.ravel(y)
         indices = np.searchsorted(self.classes_, y)
@@ -266,7 +275,9 @@ class MLPClassifier(ClassifierMixin, MLPBase):
         if X_val is None and y_val is None:
             return None
         if X_val is None or y_val is None:
-            raise ValueError("X_val and y_val must be given together; got only one of them.")
+            raise ValueError(
+                "X_val and y_val must be given together; got only one of them."
+            )
         X_val = check_X(self, X_val).astype(dtype, copy=False)
         targets = self._encode_targets(y_val, dtype, "y_val")
         if targets.shape[0] != X_val.shape[0]:
@@ -306,7 +317,9 @@ class MLPClassifier(ClassifierMixin, MLPBase):
         if self.multilabel_:
             return _core.log_sigmoid(logits)
         if logits.ndim == 1:
-            return np.stack([_core.log_sigmoid(-logits), _core.log_sigmoid(logits)], axis=1)
+            return np.stack(
+                [_core.log_sigmoid(-logits), _core.log_sigmoid(logits)], axis=1
+            )
         return _core.log_softmax(logits)
 
     def predict(self, X):

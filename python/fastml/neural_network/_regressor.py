@@ -86,7 +86,9 @@ class MLPRegressor(RegressorMixin, MLPBase):
         with RestoreNetworkOnFailure(self):
             hidden = self._validate_params()
             warm = bool(self.warm_start) and hasattr(self, "layers_")
-            X, y = check_X_y(self, X, y, reset=not warm, multi_output=True, y_numeric=True)
+            X, y = check_X_y(
+                self, X, y, reset=not warm, multi_output=True, y_numeric=True
+            )
             sample_weight = check_sample_weight(sample_weight, X)
             targets = self._encode_fit_targets(y, X.dtype, warm)
             validation = self._validation_rows(X_val, y_val, X.dtype)
@@ -97,13 +99,16 @@ class MLPRegressor(RegressorMixin, MLPBase):
     def partial_fit(self, X, y, sample_weight=None):
         """Run one epoch over (X, y), continuing from the current weights.
 
-        The first call fixes the architecture; the optimizer state carries
-        over between calls, and ``freeze`` is read at every call.
+        The first call fixes the architecture. The optimizer state carries
+        over between calls, and ``freeze`` is read at every call. Early
+        stopping does not apply: each call runs exactly one epoch.
         """
         with RestoreNetworkOnFailure(self):
             hidden = self._validate_params()
             first_call = not hasattr(self, "layers_")
-            X, y = check_X_y(self, X, y, reset=first_call, multi_output=True, y_numeric=True)
+            X, y = check_X_y(
+                self, X, y, reset=first_call, multi_output=True, y_numeric=True
+            )
             sample_weight = check_sample_weight(sample_weight, X)
             if first_call:
                 self._encode_fit_targets(y, X.dtype, warm=False)
@@ -116,7 +121,8 @@ class MLPRegressor(RegressorMixin, MLPBase):
         n_outputs = 1 if np.ndim(y) == 1 else y.shape[1]
         if warm and n_outputs != self.n_outputs_:
             raise ValueError(
-                f"{type(self).__name__}: warm_start needs {self.n_outputs_} outputs as in "
+                f"{type(self).__name__}: warm_start needs {self.n_outputs_} outputs "
+                "as in "
                 f"the earlier fit; got {n_outputs}. Use warm_start=False."
             )
         self.n_outputs_ = n_outputs
@@ -128,17 +134,22 @@ class MLPRegressor(RegressorMixin, MLPBase):
         width = 1 if y.ndim == 1 else y.shape[1]
         if width != self.n_outputs_:
             raise ValueError(
-                f"{name} must have {self.n_outputs_} output columns; got shape {y.shape}."
+                f"{name} must have {self.n_outputs_} output columns; got shape "
+                f"{y.shape}."
             )
         if not np.isfinite(y).all():
-            raise ValueError(f"{name} contains NaN or infinity; all values must be finite.")
+            raise ValueError(
+                f"{name} contains NaN or infinity; all values must be finite."
+            )
         return np.ascontiguousarray(y.reshape(-1, width))
 
     def _validation_rows(self, X_val, y_val, dtype):
         if X_val is None and y_val is None:
             return None
         if X_val is None or y_val is None:
-            raise ValueError("X_val and y_val must be given together; got only one of them.")
+            raise ValueError(
+                "X_val and y_val must be given together; got only one of them."
+            )
         X_val = check_X(self, X_val).astype(dtype, copy=False)
         targets = self._encode_targets(y_val, dtype, "y_val")
         if targets.shape[0] != X_val.shape[0]:
@@ -153,6 +164,6 @@ class MLPRegressor(RegressorMixin, MLPBase):
         return tags
 
     def predict(self, X):
-        """Predictions, shape (n_samples,) when y was 1-D, else (n_samples, n_outputs)."""
+        """Predictions of shape (n_samples,) for 1-D y, else (n_samples, n_outputs)."""
         outputs = self._logits(X)
         return outputs[:, 0] if self._y_ndim == 1 else outputs
