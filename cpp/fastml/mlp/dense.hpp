@@ -14,8 +14,8 @@ namespace fastml {
 
 enum class Activation { kSigmoid, kTanh, kRelu, kLeakyRelu, kLinear };
 
-// Slope of leaky ReLU for negative inputs; 0.01 is the default of
-// torch.nn.LeakyReLU.
+// Slope of leaky ReLU for negative inputs, the same as the default
+// negative_slope of torch.nn.LeakyReLU.
 constexpr double kLeakyReluSlope = 0.01;
 
 inline Activation parse_activation(const std::string& name) {

@@ -62,7 +62,7 @@ template <typename T>
 class Network {
 public:
     // `layer_sizes` lists n_features, the hidden widths and n_outputs;
-    // `activations` holds one activation per hidden layer.
+    // `activations` contains one activation per hidden layer.
     Network(std::vector<Index> layer_sizes, std::vector<Activation> activations, OutputLoss output)
         : sizes_(std::move(layer_sizes)), activations_(std::move(activations)), output_(output) {
         if (sizes_.size() < 2) {
