@@ -244,6 +244,26 @@ def test_huge_logits_give_no_nan(output):
         assert not np.isnan(grad).any(), activation
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_hidden_sigmoid_at_exponent_edges(dtype):
+    # One input, one sigmoid unit with weight 1 and bias 0, and an identity
+    # output layer, so the logits are sigmoid(x).
+    params = np.array([1.0, 0.0, 1.0, 0.0], dtype=dtype)
+    x = np.array([710.0, -710.0, -1000.0, 0.0, -100.0, 30.0], dtype=dtype)
+    X = np.ascontiguousarray(x[:, None])
+    logits = _core.network_forward(params, X, [1, 1, 1], ["sigmoid"])[:, 0]
+    assert logits.dtype == dtype
+    assert logits[0] == 1.0
+    assert logits[2] == 0.0
+    assert logits[3] == 0.5
+    assert 0.0 <= logits[1] <= 1e-300
+    assert 0.0 <= logits[4] <= 4e-44
+    np.testing.assert_allclose(logits[5], 1 / (1 + np.exp(-30.0)), rtol=1e-6, atol=0)
+    if dtype == np.float64:
+        np.testing.assert_allclose(logits[1], 4.476e-309, rtol=1e-3, atol=0)
+        np.testing.assert_allclose(logits[4], 3.720075976020836e-44, rtol=1e-12, atol=0)
+
+
 def test_thread_count_gives_same_bits():
     sizes = [10, 32, 16, 4]
     params, X, targets, weights = make_problem("softmax", sizes, n=1500, seed=5)

@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "../activations.hpp"
 #include "../common.hpp"
 
 namespace fastml {
@@ -34,6 +35,27 @@ inline bool uses_he_initialization(Activation activation) {
     return activation == Activation::kRelu || activation == Activation::kLeakyRelu;
 }
 
+// z <- sigmoid(z) for a block of pre-activations. With e = exp(-|z|),
+// sigmoid(z) is 1 / (1 + e) for z >= 0 and e / (1 + e) for z < 0, so exp
+// never overflows. Eigen's vectorized exp is inaccurate past
+// exp_vectorized_limit, so a block holding such a value is computed with
+// std::exp, which rounds sigmoid(-710) to 4.5e-309 and sigmoid(-1000) to 0.
+template <typename Block>
+void sigmoid_in_place(Block& Z) {
+    using T = typename Block::Scalar;
+    if (Z.size() > 0 && Z.abs().maxCoeff() > exp_vectorized_limit<T>()) {
+        for (Index i = 0; i < Z.rows(); ++i) {
+            for (Index j = 0; j < Z.cols(); ++j) {
+                const T e = std::exp(-std::abs(Z(i, j)));
+                Z(i, j) = Z(i, j) >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
+            }
+        }
+        return;
+    }
+    Z = (Z >= T(0)).select(T(1) / (T(1) + (-Z.abs()).exp()),
+                           (-Z.abs()).exp() / (T(1) + (-Z.abs()).exp()));
+}
+
 // z <- f(z + b) for every row of a (rows x width) block, in one pass.
 template <typename T>
 void add_bias_and_activate(T* z, const T* bias, Index rows, Index width, Activation activation) {
@@ -55,13 +77,8 @@ void add_bias_and_activate(T* z, const T* bias, Index rows, Index width, Activat
             Z = (Z.rowwise() + b).tanh();
             break;
         case Activation::kSigmoid:
-            // With e = exp(-|z|), sigmoid(z) is 1 / (1 + e) for z >= 0 and
-            // e / (1 + e) for z < 0, so exp never overflows.
-            // NOTE: Eigen's vectorized exp is inaccurate below about -708
-            // (-87 in float); outputs there are tiny but not correctly rounded.
             Z.rowwise() += b;
-            Z = (Z >= T(0)).select(T(1) / (T(1) + (-Z.abs()).exp()),
-                                   (-Z.abs()).exp() / (T(1) + (-Z.abs()).exp()));
+            sigmoid_in_place(Z);
             break;
     }
 }
