@@ -1,5 +1,7 @@
 """MLPClassifier and MLPRegressor: accuracy, freezing, options and estimator checks."""
 
+import pickle
+
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
@@ -171,6 +173,25 @@ def test_invalid_parameter_names_value():
         MLPClassifier().fit(X, [1, 1, 1, 1])
 
 
+@pytest.mark.parametrize("estimator", [MLPClassifier, MLPRegressor])
+def test_nan_and_infinity_rejected_before_training(estimator):
+    X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        estimator().fit(X, [0, 1, np.nan, 1])
+    for value, message in [
+        (np.nan, "Input X contains NaN"),
+        (np.inf, "X contains infinity"),
+    ]:
+        bad = X.copy()
+        bad[1, 0] = value
+        model = estimator()
+        with pytest.raises(ValueError, match=message):
+            model.fit(bad, [0, 1, 0, 1])
+        assert not hasattr(model, "layers_")
+        with pytest.raises(ValueError, match=message):
+            estimator().fit(X, [0, 1, 0, 1], X_val=bad, y_val=[0, 1, 0, 1])
+
+
 def test_thread_count_gives_same_bits():
     rng = np.random.default_rng(3)
     X = rng.normal(size=(1200, 8))
@@ -325,6 +346,21 @@ def test_warm_start_continues_from_layers():
         model.fit(X, y)
     for name, array in before.items():
         assert np.array_equal(model.layers_[name], array), name
+
+
+def test_partial_fit_after_pickle():
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(50, 3))
+    y = (X[:, 0] > 0).astype(int)
+    model = MLPClassifier(hidden_layer_sizes=(4,), random_state=0)
+    model.partial_fit(X, y, classes=[0, 1])
+    restored = pickle.loads(pickle.dumps(model))
+    assert np.array_equal(restored.predict_proba(X), model.predict_proba(X))
+    restored.partial_fit(X, y)
+    assert restored.n_iter_ == 2
+    assert not np.array_equal(
+        restored.layers_["layers.0.weight"], model.layers_["layers.0.weight"]
+    )
 
 
 def test_partial_fit_rejects_unknown_label():
