@@ -15,6 +15,8 @@
 #include "fastml/activations.hpp"
 #include "fastml/linear_model.hpp"
 #include "fastml/losses.hpp"
+#include "fastml/mlp/network.hpp"
+#include "fastml/mlp/train_network.hpp"
 #include "fastml/optimizers/factory.hpp"
 #include "fastml/train_linear.hpp"
 
@@ -302,6 +304,219 @@ void bind_linear(py::module_& m, const char* trainer_name) {
              "interrupted, gradient_norm, train_loss and train_cost.");
 }
 
+fastml::OutputLoss parse_output_loss(const std::string& name) {
+    if (name == "softmax") return fastml::OutputLoss::kSoftmax;
+    if (name == "sigmoid") return fastml::OutputLoss::kSigmoid;
+    if (name == "squared") return fastml::OutputLoss::kSquared;
+    fastml::throw_invalid_argument("unknown network output '", name,
+                                   "'; expected 'softmax', 'sigmoid' or 'squared'");
+}
+
+template <typename T>
+fastml::Network<T> make_network(const std::vector<Index>& layer_sizes,
+                                const std::vector<std::string>& activations,
+                                const std::string& output) {
+    std::vector<fastml::Activation> parsed;
+    for (const std::string& name : activations) parsed.push_back(fastml::parse_activation(name));
+    return fastml::Network<T>(layer_sizes, parsed, parse_output_loss(output));
+}
+
+// Owns the arrays that back a NetworkRows view, so they outlive the view.
+template <typename T>
+struct NetworkRowsHolder {
+    CArray<T> X, targets, sample_weight;
+    CArray<std::int64_t> classes;
+    fastml::NetworkRows<T> rows;
+};
+
+template <typename T>
+NetworkRowsHolder<T> network_rows(fastml::Network<T>& network, CArray<T> X, py::object targets,
+                                  py::object sample_weight, const char* name) {
+    NetworkRowsHolder<T> holder;
+    if (X.ndim() != 2 || X.shape(1) != network.n_features()) {
+        fastml::throw_invalid_argument(name, " must have shape (n_samples, ", network.n_features(),
+                                       ")");
+    }
+    const Index n = X.shape(0);
+    holder.X = X;
+    holder.rows.X = X.data();
+    holder.rows.n_rows = n;
+    if (network.output() == fastml::OutputLoss::kSoftmax) {
+        holder.classes = targets.cast<CArray<std::int64_t>>();
+        if (holder.classes.size() != n) {
+            fastml::throw_invalid_argument("targets of ", name, " must have ", n,
+                                           " class indices; got ", holder.classes.size());
+        }
+        const Index k = network.n_outputs();
+        for (Index i = 0; i < n; ++i) {
+            const std::int64_t c = holder.classes.data()[i];
+            if (c < 0 || c >= k)
+                fastml::throw_invalid_argument("targets[", i, "] = ", c,
+                                               " is not a class index in [0, ", k, ")");
+        }
+        holder.rows.classes = holder.classes.data();
+    } else {
+        holder.targets = targets.cast<CArray<T>>();
+        if (holder.targets.size() != n * network.n_outputs()) {
+            fastml::throw_invalid_argument("targets of ", name, " must have ",
+                                           n * network.n_outputs(), " values; got ",
+                                           holder.targets.size());
+        }
+        holder.rows.targets = holder.targets.data();
+    }
+    if (!sample_weight.is_none()) {
+        holder.sample_weight = sample_weight.cast<CArray<T>>();
+        if (holder.sample_weight.size() != n) {
+            fastml::throw_invalid_argument("sample_weight of ", name, " must have ", n,
+                                           " values; got ", holder.sample_weight.size());
+        }
+        holder.rows.sample_weight = holder.sample_weight.data();
+    }
+    return holder;
+}
+
+template <typename T>
+void check_network_params(const fastml::Network<T>& network, const CArray<T>& params) {
+    if (params.ndim() != 1 || params.size() != network.n_params()) {
+        fastml::throw_invalid_argument("params must be 1-D with ", network.n_params(),
+                                       " values; got ", params.size());
+    }
+}
+
+template <typename T>
+void bind_networks(py::module_& m, const char* trainer_name) {
+    using Trainer = fastml::NetworkTrainer<T>;
+
+    m.def(
+        "network_forward",
+        [](CArray<T> params, CArray<T> X, std::vector<Index> layer_sizes,
+           std::vector<std::string> activations, int n_threads) {
+            auto network = make_network<T>(layer_sizes, activations, "squared");
+            check_network_params(network, params);
+            if (X.ndim() != 2 || X.shape(1) != network.n_features()) {
+                fastml::throw_invalid_argument("X must have shape (n_samples, ",
+                                               network.n_features(), ")");
+            }
+            const Index n = X.shape(0);
+            CArray<T> logits({py::ssize_t(n), py::ssize_t(network.n_outputs())});
+            py::gil_scoped_release release;
+            network.forward(params.data(), X.data(), n, logits.mutable_data(), n_threads);
+            return logits;
+        },
+        py::arg("params").noconvert(), py::arg("X").noconvert(), py::arg("layer_sizes"),
+        py::arg("activations"), py::arg("n_threads") = 0,
+        "Logits of a dense network with flat params [W_0.ravel(), b_0, W_1.ravel(), b_1, ...].");
+
+    m.def(
+        "network_loss_gradient",
+        [](CArray<T> params, CArray<T> X, py::object targets, py::object sample_weight,
+           std::vector<Index> layer_sizes, std::vector<std::string> activations,
+           const std::string& output, int n_threads) {
+            auto network = make_network<T>(layer_sizes, activations, output);
+            check_network_params(network, params);
+            auto holder = network_rows(network, X, targets, sample_weight, "X");
+            CArray<T> grad(network.n_params());
+            double loss_sum;
+            {
+                py::gil_scoped_release release;
+                loss_sum = network.loss_and_gradient(params.data(), holder.rows, 1.0,
+                                                     grad.mutable_data(), {}, n_threads);
+            }
+            return py::make_tuple(loss_sum, grad);
+        },
+        py::arg("params").noconvert(), py::arg("X").noconvert(), py::arg("targets"),
+        py::arg("sample_weight"), py::arg("layer_sizes"), py::arg("activations"), py::arg("output"),
+        py::arg("n_threads") = 0,
+        "Sum of the weighted per-sample losses and its gradient with respect to the flat params.");
+
+    py::class_<Trainer>(m, trainer_name,
+                        "Stateful trainer of a dense network: parameters, optimizer state and RNG.")
+        .def(py::init([](std::vector<Index> layer_sizes, std::vector<std::string> activations,
+                         const std::string& output, const std::string& optimizer, double beta1,
+                         double beta2, double epsilon, double alpha, double l1_ratio,
+                         std::uint64_t seed) {
+                 fastml::OptimizerConfig config{optimizer, beta1, beta2, epsilon};
+                 return Trainer(make_network<T>(layer_sizes, activations, output),
+                                fastml::make_optimizer<T>(config), fastml::Penalty{alpha, l1_ratio},
+                                seed);
+             }),
+             py::arg("layer_sizes"), py::arg("activations"), py::arg("output"),
+             py::arg("optimizer"), py::arg("beta1") = 0.9, py::arg("beta2") = 0.999,
+             py::arg("epsilon") = 1e-8, py::arg("alpha") = 0.0, py::arg("l1_ratio") = 0.0,
+             py::arg("seed") = 0)
+        .def_property(
+            "params", [](Trainer& t) { return CArray<T>(t.params().size(), t.params().data()); },
+            [](Trainer& t, CArray<T> values) {
+                if (values.size() != t.params().size()) {
+                    fastml::throw_invalid_argument("params must have ", t.params().size(),
+                                                   " values; got ", values.size());
+                }
+                std::copy_n(values.data(), values.size(), t.params().data());
+            },
+            "Copy of the flat parameters [W_0.ravel(), b_0, W_1.ravel(), b_1, ...].")
+        .def_property(
+            "trainable", [](Trainer& t) { return t.trainable(); },
+            [](Trainer& t, const std::vector<bool>& flags) { t.set_trainable(flags); },
+            "One flag per segment (W_0, b_0, W_1, b_1, ...); False freezes the segment.")
+        .def(
+            "fit",
+            [](Trainer& t, CArray<T> X, py::object targets, py::object sample_weight,
+               py::object X_val, py::object targets_val, Index batch_size, int max_epochs,
+               double tol, int n_iter_no_change, double learning_rate, int n_threads,
+               bool early_stopping, py::object callback) {
+                auto data = network_rows(t.network(), X, targets, sample_weight, "X");
+                NetworkRowsHolder<T> validation;
+                const bool has_validation = !X_val.is_none();
+                if (has_validation) {
+                    validation = network_rows(t.network(), X_val.cast<CArray<T>>(), targets_val,
+                                              py::none(), "X_val");
+                }
+                fastml::NetworkTrainOptions options;
+                options.batch_size = batch_size;
+                options.max_epochs = max_epochs;
+                options.tol = tol;
+                options.n_iter_no_change = n_iter_no_change;
+                options.learning_rate = learning_rate;
+                options.n_threads = n_threads;
+                options.early_stopping = early_stopping;
+
+                // Every epoch briefly takes the GIL to let Ctrl-C interrupt
+                // training and to report progress to the optional callback.
+                fastml::NetworkEpochCallback on_epoch =
+                    [&callback](const fastml::NetworkEpochReport& report) {
+                        py::gil_scoped_acquire acquire;
+                        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+                        if (callback.is_none()) return true;
+                        return callback(report.epoch, report.train_loss, report.train_cost)
+                            .template cast<bool>();
+                    };
+                fastml::NetworkTrainResult result;
+                {
+                    py::gil_scoped_release release;
+                    result = t.fit(data.rows, has_validation ? &validation.rows : nullptr, options,
+                                   on_epoch);
+                }
+                py::dict out;
+                out["n_epochs"] = result.n_epochs;
+                out["converged"] = result.converged;
+                out["diverged"] = result.diverged;
+                out["interrupted"] = result.interrupted;
+                out["best_epoch"] = result.best_epoch;
+                out["gradient_norm"] = result.gradient_norm;
+                out["train_loss"] = result.train_loss;
+                out["train_cost"] = result.train_cost;
+                out["validation_loss"] = result.validation_loss;
+                return out;
+            },
+            py::arg("X").noconvert(), py::arg("targets"), py::arg("sample_weight"),
+            py::arg("X_val"), py::arg("targets_val"), py::arg("batch_size"), py::arg("max_epochs"),
+            py::arg("tol"), py::arg("n_iter_no_change"), py::arg("learning_rate"),
+            py::arg("n_threads"), py::arg("early_stopping"), py::arg("callback") = py::none(),
+            "Train for up to max_epochs epochs and return a dict with n_epochs, converged, "
+            "diverged, "
+            "interrupted, best_epoch, gradient_norm, train_loss, train_cost and validation_loss.");
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -312,4 +527,6 @@ PYBIND11_MODULE(_core, m) {
     bind_losses<float>(m);
     bind_linear<double>(m, "LinearTrainer64");
     bind_linear<float>(m, "LinearTrainer32");
+    bind_networks<double>(m, "NetworkTrainer64");
+    bind_networks<float>(m, "NetworkTrainer32");
 }

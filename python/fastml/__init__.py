@@ -1,9 +1,11 @@
-"""fastml: logistic, softmax and linear models trained by a C++ core."""
+"""fastml: logistic, softmax and linear models and small dense networks trained by a C++ core."""
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import activations, datasets, diagnostics, losses, model_selection
+from . import activations, datasets, diagnostics, losses, model_selection, transfer
 from .linear_model import LogisticRegression
+from .neural_network import MLPClassifier, MLPRegressor
+from .weights import load_model, load_weights, save_weights
 
 try:
     __version__ = version("fastml")
@@ -12,10 +14,16 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 
 __all__ = [
     "LogisticRegression",
+    "MLPClassifier",
+    "MLPRegressor",
     "activations",
     "datasets",
     "diagnostics",
+    "load_model",
+    "load_weights",
     "losses",
     "model_selection",
+    "save_weights",
+    "transfer",
     "__version__",
 ]

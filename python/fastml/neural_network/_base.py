@@ -1,0 +1,375 @@
+"""Shared machinery of the dense networks trained by the C++ core."""
+
+import numbers
+import re
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from .. import _core
+from .._params import InstanceOf, Interval, Options, validate_params
+from .._training import run_trainer
+from .._validation import check_X
+from ..linear_model._base import OPTIMIZERS, PENALTIES, RestoreOnFailure
+
+ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "linear")
+
+_SEGMENT_NAME = re.compile(r"^layers\.(\d+)(?:\.(weight|bias))?$")
+
+
+def trainer_class(dtype):
+    """Return the C++ network trainer class for ``dtype`` (float32 or float64)."""
+    return _core.NetworkTrainer32 if dtype == np.float32 else _core.NetworkTrainer64
+
+
+def layer_names(n_layers):
+    """Parameter names in training order: layers.0.weight, layers.0.bias, ..."""
+    return [
+        f"layers.{i}.{kind}" for i in range(n_layers) for kind in ("weight", "bias")
+    ]
+
+
+def flatten_layers(layers, dtype):
+    """Concatenate the parameters of ``layers`` into the C++ flat layout."""
+    n_layers = len(layers) // 2
+    parts = [
+        np.asarray(layers[name], dtype=dtype).ravel() for name in layer_names(n_layers)
+    ]
+    return np.ascontiguousarray(np.concatenate(parts))
+
+
+def unflatten_layers(params, layer_sizes):
+    """Split flat parameters into a dict of (out, in) weights and (out,) biases."""
+    layers = {}
+    offset = 0
+    for i in range(len(layer_sizes) - 1):
+        fan_in, fan_out = layer_sizes[i], layer_sizes[i + 1]
+        weight = params[offset : offset + fan_out * fan_in].reshape(fan_out, fan_in)
+        offset += fan_out * fan_in
+        layers[f"layers.{i}.weight"] = weight.copy()
+        layers[f"layers.{i}.bias"] = params[offset : offset + fan_out].copy()
+        offset += fan_out
+    return layers
+
+
+def resolve_freeze(freeze, n_layers, estimator_name):
+    """Return one trainable flag per segment (W_0, b_0, W_1, ...) for ``freeze``.
+
+    ``freeze`` is None, "hidden" (every layer but the output layer), a layer
+    index (negative counts from the output layer), a name ("layers.0",
+    "layers.0.weight", "layers.0.bias") or a list of indices and names.
+    """
+    trainable = [True] * (2 * n_layers)
+    if freeze is None:
+        return trainable
+    if isinstance(freeze, str) and freeze == "hidden":
+        return [False] * (2 * n_layers - 2) + [True, True]
+    entries = freeze if isinstance(freeze, (list, tuple)) else [freeze]
+    for entry in entries:
+        for segment in _segments_of(entry, n_layers, estimator_name):
+            trainable[segment] = False
+    return trainable
+
+
+def _segments_of(entry, n_layers, estimator_name):
+    if isinstance(entry, numbers.Integral) and not isinstance(entry, bool):
+        if -n_layers <= entry < n_layers:
+            layer = int(entry) % n_layers
+            return [2 * layer, 2 * layer + 1]
+    elif isinstance(entry, str):
+        match = _SEGMENT_NAME.match(entry)
+        if match and int(match.group(1)) < n_layers:
+            layer = int(match.group(1))
+            kind = match.group(2)
+            if kind is None:
+                return [2 * layer, 2 * layer + 1]
+            return [2 * layer + (kind == "bias")]
+    raise ValueError(
+        f"{estimator_name}: freeze entry {entry!r} is not a layer of this network; "
+        f"expected an index in [{-n_layers}, {n_layers}), 'hidden', or a name such "
+        "as 'layers.0', 'layers.0.weight' or 'layers.0.bias'."
+    )
+
+
+class RestoreNetworkOnFailure(RestoreOnFailure):
+    """Put the estimator back if fit raises, and drop a trainer it changed.
+
+    The C++ trainer is mutated in place, so after a failure the next
+    ``partial_fit`` rebuilds it from ``layers_``.
+    """
+
+    def __exit__(self, exc_type, exc, traceback):
+        super().__exit__(exc_type, exc, traceback)
+        if exc_type is not None:
+            self.estimator.__dict__.pop("_trainer", None)
+        return False
+
+
+class MLPBase(BaseEstimator):
+    """Hyperparameters and the training loop common to MLPClassifier and MLPRegressor.
+
+    Subclasses provide ``_output`` and the target encoding.
+    """
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": [
+            Interval(numbers.Integral, 1, None),
+            InstanceOf(tuple, list, description="a tuple of ints >= 1"),
+        ],
+        "activation": [Options(*ACTIVATIONS)],
+        "penalty": [Options(*PENALTIES)],
+        "alpha": [Interval(numbers.Real, 0, None)],
+        "l1_ratio": [Interval(numbers.Real, 0, 1)],
+        "optimizer": [Options(*OPTIMIZERS)],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "batch_size": [Options(None), Interval(numbers.Integral, 1, None)],
+        "max_epochs": [Interval(numbers.Integral, 1, None)],
+        "tol": [Interval(numbers.Real, 0, None)],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None)],
+        "early_stopping": [Options(True, False)],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "freeze": [
+            Options(None),
+            InstanceOf(
+                numbers.Integral,
+                str,
+                list,
+                tuple,
+                description="a layer index, "
+                "a layer name, 'hidden' or a list of indices and names",
+            ),
+        ],
+        "warm_start": [Options(True, False)],
+        "random_state": [
+            Options(None),
+            Interval(numbers.Integral, 0, 2**32 - 1),
+            InstanceOf(np.random.RandomState),
+        ],
+        "n_threads": [Options(None), Interval(numbers.Integral, 1, None)],
+        "verbose": [Interval(numbers.Integral, 0, None), Options(True, False)],
+    }
+
+    def _validate_params(self):
+        validate_params(self)
+        sizes = self.hidden_layer_sizes
+        sizes = (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
+        for size in sizes:
+            if (
+                isinstance(size, bool)
+                or not isinstance(size, numbers.Integral)
+                or size < 1
+            ):
+                raise ValueError(
+                    f"{type(self).__name__}: hidden_layer_sizes must hold ints >= 1; "
+                    f"got {self.hidden_layer_sizes!r}."
+                )
+        return tuple(int(size) for size in sizes)
+
+    def _penalty_strengths(self):
+        """(alpha, l1_ratio) as the C++ penalty takes them."""
+        if self.penalty is None:
+            return 0.0, 0.0
+        l1_ratio = {"l2": 0.0, "l1": 1.0, "elasticnet": self.l1_ratio}[self.penalty]
+        return float(self.alpha), float(l1_ratio)
+
+    def _new_trainer(self, dtype, layer_sizes, seed):
+        alpha, l1_ratio = self._penalty_strengths()
+        return trainer_class(dtype)(
+            layer_sizes=list(layer_sizes),
+            activations=[self.activation] * (len(layer_sizes) - 2),
+            output=self._output,
+            optimizer=self.optimizer,
+            alpha=alpha,
+            l1_ratio=l1_ratio,
+            seed=seed,
+        )
+
+    def _start_network(self, dtype, layer_sizes):
+        """Draw the initial weights of the first partial_fit call."""
+        trainer = self._new_trainer(dtype, layer_sizes, self._seed())
+        self._trainer = trainer
+        self.layer_sizes_ = tuple(int(size) for size in layer_sizes)
+        self.layers_ = unflatten_layers(trainer.params, layer_sizes)
+
+    def _trainer_from_layers(self, dtype):
+        """Build a trainer that starts from ``layers_``, with fresh optimizer state."""
+        trainer = self._new_trainer(dtype, self.layer_sizes_, self._seed())
+        trainer.params = flatten_layers(self.layers_, dtype)
+        return trainer
+
+    def _seed(self):
+        return int(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        )
+
+    def _fit_arguments(self, X, targets, sample_weight, validation):
+        X_val, targets_val = validation if validation is not None else (None, None)
+        early_stopping = bool(self.early_stopping) and X_val is not None
+        return dict(
+            X=X,
+            targets=targets,
+            sample_weight=sample_weight,
+            X_val=X_val,
+            targets_val=targets_val,
+            batch_size=0 if self.batch_size is None else int(self.batch_size),
+            tol=float(self.tol),
+            n_iter_no_change=int(self.n_iter_no_change),
+            learning_rate=float(self.learning_rate),
+            n_threads=0 if self.n_threads is None else int(self.n_threads),
+            early_stopping=early_stopping,
+        )
+
+    def _split_validation(self, X, y, targets, sample_weight, seed):
+        """Hold out ``validation_fraction`` of the rows for early stopping."""
+        stratify = y if self._stratify_validation(y) else None
+        indices = np.arange(X.shape[0])
+        train, held_out = train_test_split(
+            indices,
+            test_size=self.validation_fraction,
+            random_state=seed,
+            stratify=stratify,
+        )
+        train = np.sort(train)
+        held_out = np.sort(held_out)
+        weights = (
+            None
+            if sample_weight is None
+            else np.ascontiguousarray(sample_weight[train])
+        )
+        return (
+            np.ascontiguousarray(X[train]),
+            np.ascontiguousarray(targets[train]),
+            weights,
+            (
+                np.ascontiguousarray(X[held_out]),
+                np.ascontiguousarray(targets[held_out]),
+            ),
+        )
+
+    def _stratify_validation(self, y):
+        return False
+
+    def _train(
+        self, X, y, targets, sample_weight, validation, layer_sizes, initial_layers=None
+    ):
+        """Train a network and store the fitted attributes.
+
+        ``validation`` is (X_val, targets_val) or None. ``initial_layers``
+        maps parameter names to arrays that replace the random initial
+        values; with ``warm_start`` the fitted ``layers_`` are the start.
+        """
+        if initial_layers is None:
+            # Set by fastml.transfer.fine_tune for the duration of one fit.
+            initial_layers = getattr(self, "_initial_layers", None)
+        seed = self._seed()
+        if validation is None and self.early_stopping:
+            X, targets, sample_weight, validation = self._split_validation(
+                X, y, targets, sample_weight, seed
+            )
+        trainer = self._new_trainer(X.dtype, layer_sizes, seed)
+        start = self._initial_params(trainer, layer_sizes, initial_layers)
+        if start is not None:
+            trainer.params = start.astype(X.dtype, copy=False)
+        trainer.trainable = resolve_freeze(
+            self.freeze, len(layer_sizes) - 1, type(self).__name__
+        )
+
+        result = run_trainer(
+            trainer,
+            self,
+            self._fit_arguments(X, targets, sample_weight, validation),
+            max_epochs=int(self.max_epochs),
+            verbose=self.verbose,
+        )
+        self._trainer = trainer
+        self.layer_sizes_ = tuple(int(size) for size in layer_sizes)
+        self.layers_ = unflatten_layers(trainer.params, layer_sizes)
+        self.n_iter_ = int(result["n_epochs"])
+        self.history_ = self._history(result)
+        self.best_epoch_ = (
+            int(result["best_epoch"]) if result["best_epoch"] >= 0 else None
+        )
+
+    def _initial_params(self, trainer, layer_sizes, initial_layers):
+        """Flat starting parameters, or None to keep the trainer's random draw."""
+        if initial_layers is None and not (
+            self.warm_start and hasattr(self, "layers_")
+        ):
+            return None
+        expected = unflatten_layers(trainer.params, layer_sizes)
+        source = initial_layers if initial_layers is not None else self.layers_
+        for name, value in source.items():
+            if name not in expected or expected[name].shape != np.shape(value):
+                shape = expected[name].shape if name in expected else None
+                raise ValueError(
+                    f"{type(self).__name__}: cannot start from the existing {name} of "
+                    f"shape {np.shape(value)}; this fit needs shape {shape}. Use "
+                    "warm_start=False to start from random weights."
+                )
+            expected[name] = np.asarray(value)
+        return flatten_layers(expected, trainer.params.dtype)
+
+    @staticmethod
+    def _history(result):
+        history = {
+            "train_loss": list(result["train_loss"]),
+            "train_cost": list(result["train_cost"]),
+        }
+        if result["validation_loss"]:
+            history["val_loss"] = list(result["validation_loss"])
+        return history
+
+    def _partial_train(self, X, targets, sample_weight, dtype):
+        """Run one epoch on (X, targets), keeping the trainer and its optimizer state.
+
+        NOTE: after unpickling or load_weights the trainer is rebuilt from
+        ``layers_``, so Adam's moment estimates start again from 0.
+        """
+        trainer = getattr(self, "_trainer", None)
+        if trainer is None or trainer.params.dtype != dtype:
+            trainer = self._trainer_from_layers(dtype)
+        trainer.trainable = resolve_freeze(
+            self.freeze, len(self.layer_sizes_) - 1, type(self).__name__
+        )
+        arguments = self._fit_arguments(X, targets, sample_weight, None)
+        result = trainer.fit(**arguments, max_epochs=1)
+        if result["diverged"]:
+            raise FloatingPointError(
+                f"{type(self).__name__}: the training cost became "
+                f"{result['train_cost'][-1]} in partial_fit, so the model was left as "
+                "before the call. Use a smaller learning_rate (now "
+                f"{self.learning_rate!r}) or standardize the features."
+            )
+        self._trainer = trainer
+        self.layers_ = unflatten_layers(trainer.params, self.layer_sizes_)
+        self.n_iter_ = getattr(self, "n_iter_", 0) + 1
+        history = getattr(self, "history_", {"train_loss": [], "train_cost": []})
+        history["train_loss"].extend(result["train_loss"])
+        history["train_cost"].extend(result["train_cost"])
+        self.history_ = history
+
+    def _logits(self, X):
+        """Logits of X, shape (n_samples, n_outputs), after validating X."""
+        check_is_fitted(self)
+        X = check_X(self, X)
+        params = flatten_layers(self.layers_, X.dtype)
+        n_threads = 0 if self.n_threads is None else int(self.n_threads)
+        activations = [self.activation] * (len(self.layer_sizes_) - 2)
+        return _core.network_forward(
+            params, X, list(self.layer_sizes_), activations, n_threads
+        )
+
+    def __getstate__(self):
+        # The C++ trainer cannot be pickled; partial_fit rebuilds it from layers_.
+        state = dict(self.__dict__)
+        state.pop("_trainer", None)
+        return state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.non_deterministic = False
+        return tags

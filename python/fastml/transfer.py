@@ -1,0 +1,115 @@
+"""Transfer learning: reuse the layers of a fitted network on a new task."""
+
+import numbers
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.utils.validation import check_is_fitted
+
+
+def fine_tune(
+    source_model,
+    X,
+    y,
+    *,
+    replace_output=True,
+    freeze="hidden",
+    sample_weight=None,
+    unfreeze_epochs=0,
+    unfreeze_learning_rate=None,
+    **params,
+):
+    """Train a copy of a fitted MLP on (X, y), starting from its weights.
+
+    The new model has the source's architecture and parameters, updated by
+    ``params`` (for example ``learning_rate`` or ``max_epochs``). Its hidden
+    layers start from the source's fitted weights; the source is not
+    changed.
+
+    Parameters
+    ----------
+    source_model : fitted MLPClassifier or MLPRegressor
+    X : array-like of shape (n_samples, n_features)
+        Same features as the source was trained on.
+    y : array-like
+        Targets of the new task.
+    replace_output : bool, default=True
+        Draw a fresh output layer sized for the new targets (new classes).
+        False also copies the source's output layer, which requires the same
+        classes (classifier) or number of outputs (regressor).
+    freeze : None, "hidden", int, str or list, default="hidden"
+        Parameters kept fixed during the first phase, as the estimator's
+        ``freeze``. "hidden" trains only the output layer.
+    sample_weight : array-like of shape (n_samples,), optional
+    unfreeze_epochs : int >= 0, default=0
+        Epochs of a second phase that trains every layer, starting from the
+        first phase's weights with fresh optimizer state. 0 skips it.
+    unfreeze_learning_rate : float > 0, optional
+        Learning rate of the second phase; by default a tenth of the first
+        phase's, so the pretrained layers move little.
+    **params
+        Estimator parameters for the new model.
+
+    Returns
+    -------
+    model : a new fitted estimator of the source's class. Its ``history_``
+        and ``n_iter_`` cover both phases, and ``freeze`` is the first
+        phase's value.
+    """
+    check_is_fitted(source_model, "layers_")
+    if not isinstance(unfreeze_epochs, numbers.Integral) or unfreeze_epochs < 0:
+        raise ValueError(
+            f"unfreeze_epochs must be an int >= 0; got {unfreeze_epochs!r}."
+        )
+    if unfreeze_learning_rate is not None and not unfreeze_learning_rate > 0:
+        raise ValueError(
+            "unfreeze_learning_rate must be a float > 0 or None; got "
+            f"{unfreeze_learning_rate!r}."
+        )
+    n_layers = len(source_model.layer_sizes_) - 1
+    initial_layers = dict(source_model.layers_)
+    if replace_output:
+        del initial_layers[f"layers.{n_layers - 1}.weight"]
+        del initial_layers[f"layers.{n_layers - 1}.bias"]
+    else:
+        _check_same_classes(source_model, y)
+
+    model = clone(source_model).set_params(freeze=freeze, warm_start=False, **params)
+    model._initial_layers = initial_layers
+    try:
+        model.fit(X, y, sample_weight=sample_weight)
+    finally:
+        del model._initial_layers
+
+    if unfreeze_epochs > 0:
+        first_params = model.get_params()
+        first_history, first_epochs = model.history_, model.n_iter_
+        learning_rate = unfreeze_learning_rate or model.learning_rate / 10
+        model.set_params(
+            freeze=None,
+            warm_start=True,
+            max_epochs=int(unfreeze_epochs),
+            learning_rate=learning_rate,
+        )
+        model.fit(X, y, sample_weight=sample_weight)
+        model.set_params(**first_params)
+        for key, values in first_history.items():
+            model.history_[key] = values + model.history_.get(key, [])
+        model.n_iter_ += first_epochs
+    return model
+
+
+def _check_same_classes(source_model, y):
+    if not hasattr(source_model, "classes_"):
+        return
+    if source_model.multilabel_:
+        width = np.shape(y)[1] if np.ndim(y) == 2 else 1
+        same = width == len(source_model.classes_)
+    else:
+        same = np.array_equal(np.unique(np.ravel(y)), source_model.classes_)
+    if not same:
+        raise ValueError(
+            "replace_output=False keeps the source's output layer, so y must have the "
+            f"source's classes {source_model.classes_!r}. Use replace_output=True for "
+            "new classes."
+        )

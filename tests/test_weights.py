@@ -1,0 +1,275 @@
+"""Weight files: round trips, mismatches, damaged files and PyTorch layouts."""
+
+import json
+
+import numpy as np
+import pytest
+import safetensors
+import safetensors.numpy
+from sklearn.exceptions import ConvergenceWarning
+
+from fastml.neural_network import MLPClassifier, MLPRegressor
+from fastml.weights import load_model, load_weights, save_weights
+
+
+def fit_quietly(model, X, y):
+    with pytest.warns(ConvergenceWarning):
+        return model.fit(X, y)
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    y = np.where(X[:, 0] > 0, "cat", np.where(X[:, 1] > 0, "dog", "eel"))
+    return X, y
+
+
+@pytest.fixture
+def classifier(data):
+    X, y = data
+    return fit_quietly(
+        MLPClassifier(hidden_layer_sizes=(3,), max_epochs=5, random_state=0), X, y
+    )
+
+
+def snapshot(model):
+    return {name: array.copy() for name, array in model.layers_.items()}
+
+
+def assert_layers_equal(model, layers):
+    assert list(model.layers_) == list(layers)
+    for name, array in layers.items():
+        assert np.array_equal(model.layers_[name], array), name
+
+
+def test_round_trip_gives_identical_predictions(classifier, data, tmp_path):
+    X, _ = data
+    path = tmp_path / "model.safetensors"
+    save_weights(classifier, path)
+    restored = load_model(path)
+    assert type(restored) is MLPClassifier
+    assert restored.get_params() == classifier.get_params()
+    assert list(restored.classes_) == ["cat", "dog", "eel"]
+    assert np.array_equal(restored.predict_proba(X), classifier.predict_proba(X))
+    assert np.array_equal(restored.predict(X), classifier.predict(X))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_regressor_round_trip(dtype, tmp_path):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 3)).astype(dtype)
+    y = rng.normal(size=(40, 2))
+    model = fit_quietly(
+        MLPRegressor(hidden_layer_sizes=(4, 3), max_epochs=3, random_state=0), X, y
+    )
+    save_weights(model, tmp_path / "r.safetensors")
+    restored = load_model(tmp_path / "r.safetensors")
+    assert restored.layers_["layers.0.weight"].dtype == dtype
+    assert np.array_equal(restored.predict(X), model.predict(X))
+
+
+def test_file_uses_sequential_names_and_metadata(classifier, tmp_path):
+    path = tmp_path / "model.safetensors"
+    save_weights(classifier, path)
+    with safetensors.safe_open(str(path), framework="np") as handle:
+        names = sorted(handle.keys())
+        metadata = handle.metadata()
+    assert names == ["0.bias", "0.weight", "2.bias", "2.weight"]
+    config = json.loads(metadata["config"])
+    assert metadata["format"] == "fastml.mlp"
+    assert config["layer_sizes"] == [2, 3, 3]
+    assert config["activation"] == "relu"
+
+
+def test_shape_mismatch_names_tensor_file_then_model(data, tmp_path):
+    X, y = data
+    small = fit_quietly(
+        MLPClassifier(hidden_layer_sizes=(3,), max_epochs=2, random_state=0), X, y
+    )
+    large = fit_quietly(
+        MLPClassifier(hidden_layer_sizes=(4,), max_epochs=2, random_state=1), X, y
+    )
+    save_weights(large, tmp_path / "large.safetensors")
+    before = snapshot(small)
+    with pytest.raises(ValueError) as error:
+        load_weights(small, tmp_path / "large.safetensors")
+    message = str(error.value)
+    assert (
+        "layers.0.weight (file tensor '0.weight'): "
+        "the file has shape (4, 2) and the model (3, 2)" in message
+    )
+    assert "The model was not changed" in message
+    assert_layers_equal(small, before)
+
+
+def test_non_strict_load_reports_names(data, tmp_path):
+    X, y = data
+    source = fit_quietly(
+        MLPClassifier(hidden_layer_sizes=(3,), max_epochs=2, random_state=0), X, y
+    )
+    binary = fit_quietly(
+        MLPClassifier(hidden_layer_sizes=(3,), max_epochs=2, random_state=1),
+        X,
+        y == "cat",
+    )
+    save_weights(source, tmp_path / "source.safetensors")
+    before = snapshot(binary)
+    result = load_weights(binary, tmp_path / "source.safetensors", strict=False)
+    assert result.missing == []
+    assert result.unexpected == []
+    assert result.mismatched == ["layers.1.weight", "layers.1.bias"]
+    assert np.array_equal(
+        binary.layers_["layers.0.weight"], source.layers_["layers.0.weight"]
+    )
+    assert np.array_equal(binary.layers_["layers.1.weight"], before["layers.1.weight"])
+
+
+def test_missing_and_unexpected_tensors(classifier, tmp_path):
+    tensors = {
+        "0.weight": classifier.layers_["layers.0.weight"],
+        "0.bias": classifier.layers_["layers.0.bias"],
+        "running_mean": np.zeros(3),
+    }
+    safetensors.numpy.save_file(tensors, str(tmp_path / "partial.safetensors"))
+    before = snapshot(classifier)
+    with pytest.raises(ValueError, match="layers.1.weight is missing from the file"):
+        load_weights(classifier, tmp_path / "partial.safetensors")
+    assert_layers_equal(classifier, before)
+    result = load_weights(classifier, tmp_path / "partial.safetensors", strict=False)
+    assert result.missing == ["layers.1.weight", "layers.1.bias"]
+    assert result.unexpected == ["running_mean"]
+
+
+def test_dtype_mismatch_is_reported(classifier, tmp_path):
+    tensors = {
+        "0.weight": classifier.layers_["layers.0.weight"].astype(np.float32),
+        "0.bias": classifier.layers_["layers.0.bias"],
+        "2.weight": classifier.layers_["layers.1.weight"],
+        "2.bias": classifier.layers_["layers.1.bias"],
+    }
+    safetensors.numpy.save_file(tensors, str(tmp_path / "f32.safetensors"))
+    with pytest.raises(
+        ValueError, match="the file has dtype float32 and the model float64"
+    ):
+        load_weights(classifier, tmp_path / "f32.safetensors")
+
+
+def test_nan_tensor_is_rejected(classifier, tmp_path):
+    path = tmp_path / "nan.safetensors"
+    save_weights(classifier, path)
+    with safetensors.safe_open(str(path), framework="np") as handle:
+        tensors = {name: handle.get_tensor(name) for name in handle.keys()}
+    tensors["2.bias"][0] = np.nan
+    safetensors.numpy.save_file(tensors, str(path))
+    before = snapshot(classifier)
+    with pytest.raises(ValueError, match="layers.1.bias contains NaN or infinity"):
+        load_weights(classifier, path)
+    assert_layers_equal(classifier, before)
+
+
+@pytest.mark.parametrize("keep", [0, 7, 100, -3])
+def test_truncated_file_raises(classifier, tmp_path, keep):
+    path = tmp_path / "model.safetensors"
+    save_weights(classifier, path)
+    content = path.read_bytes()
+    path.write_bytes(content[:keep])
+    before = snapshot(classifier)
+    with pytest.raises(ValueError, match="is not a valid safetensors file"):
+        load_weights(classifier, path)
+    with pytest.raises(ValueError, match="is not a valid safetensors file"):
+        load_model(path)
+    assert_layers_equal(classifier, before)
+
+
+def test_corrupted_header_raises(classifier, tmp_path):
+    path = tmp_path / "model.safetensors"
+    save_weights(classifier, path)
+    content = bytearray(path.read_bytes())
+    content[8:20] = b"\x00garbage!\xff\xfe\x01"
+    path.write_bytes(bytes(content))
+    with pytest.raises(ValueError, match="is not a valid safetensors file"):
+        load_model(path)
+
+
+def test_load_model_needs_fastml_metadata(classifier, tmp_path):
+    tensors = {"0.weight": classifier.layers_["layers.0.weight"]}
+    safetensors.numpy.save_file(tensors, str(tmp_path / "plain.safetensors"))
+    with pytest.raises(
+        ValueError, match="contains no fastml model metadata.*load_weights"
+    ):
+        load_model(tmp_path / "plain.safetensors")
+
+
+def test_unfitted_model_cannot_load(tmp_path):
+    with pytest.raises(ValueError, match="MLPClassifier is not fitted"):
+        load_weights(MLPClassifier(), tmp_path / "any.safetensors")
+
+
+def test_activation_mismatch_rejected_when_strict(data, tmp_path):
+    X, y = data
+    relu = fit_quietly(
+        MLPClassifier(hidden_layer_sizes=(3,), max_epochs=2, random_state=0), X, y
+    )
+    tanh = fit_quietly(
+        MLPClassifier(
+            hidden_layer_sizes=(3,), activation="tanh", max_epochs=2, random_state=0
+        ),
+        X,
+        y,
+    )
+    save_weights(relu, tmp_path / "relu.safetensors")
+    with pytest.raises(
+        ValueError, match="the file's activation is 'relu' and the model's 'tanh'"
+    ):
+        load_weights(tanh, tmp_path / "relu.safetensors")
+
+
+def test_torch_state_dict_loads_into_fastml(data, tmp_path):
+    torch = pytest.importorskip("torch")
+    safetensors_torch = pytest.importorskip("safetensors.torch")
+    X, y = data
+    model = fit_quietly(
+        MLPClassifier(hidden_layer_sizes=(5,), max_epochs=2, random_state=0), X, y
+    )
+    torch.manual_seed(0)
+    network = torch.nn.Sequential(
+        torch.nn.Linear(2, 5), torch.nn.ReLU(), torch.nn.Linear(5, 3)
+    ).double()
+    safetensors_torch.save_file(
+        network.state_dict(), str(tmp_path / "torch.safetensors")
+    )
+    result = load_weights(model, tmp_path / "torch.safetensors")
+    assert result == ([], [], [])
+    expected = network(torch.from_numpy(X)).detach().numpy()
+    np.testing.assert_allclose(
+        model.decision_function(X), expected, rtol=1e-12, atol=1e-14
+    )
+
+
+def test_fastml_file_loads_into_torch(data, tmp_path):
+    torch = pytest.importorskip("torch")
+    safetensors_torch = pytest.importorskip("safetensors.torch")
+    X, y = data
+    model = fit_quietly(
+        MLPClassifier(
+            hidden_layer_sizes=(4, 3), activation="tanh", max_epochs=3, random_state=0
+        ),
+        X,
+        y,
+    )
+    save_weights(model, tmp_path / "model.safetensors")
+    network = torch.nn.Sequential(
+        torch.nn.Linear(2, 4),
+        torch.nn.Tanh(),
+        torch.nn.Linear(4, 3),
+        torch.nn.Tanh(),
+        torch.nn.Linear(3, 3),
+    ).double()
+    network.load_state_dict(
+        safetensors_torch.load_file(str(tmp_path / "model.safetensors"))
+    )
+    logits = network(torch.from_numpy(X)).detach().numpy()
+    np.testing.assert_allclose(
+        logits, model.decision_function(X), rtol=1e-12, atol=1e-14
+    )
