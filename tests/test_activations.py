@@ -122,3 +122,22 @@ def test_softmax_rejects_bad_axis():
 def test_softmax_rejects_string_input():
     with pytest.raises(TypeError, match="x must be numeric"):
         activations.softmax(np.array(["a", "b"]))
+
+
+def test_softmax_propagates_nan():
+    result = activations.softmax(np.array([[np.nan, 0.0, 1.0], [0.0, 1.0, 2.0]]))
+    assert np.isnan(result[0]).all()
+    assert not np.isnan(result[1]).any()
+    assert np.isnan(activations.log_softmax(np.array([np.nan, 0.0]))).all()
+
+
+@pytest.mark.parametrize("axis", [None, "1", 1.0, True, (0, 1)])
+def test_softmax_rejects_non_integer_axis(axis):
+    with pytest.raises(TypeError, match="axis must be an int"):
+        activations.softmax(np.zeros((2, 2)), axis=axis)
+
+
+def test_sigmoid_keeps_scalar_shape():
+    assert activations.sigmoid(0.5).shape == ()
+    assert activations.log_sigmoid(np.float32(0.5)).shape == ()
+    assert activations.sigmoid(np.zeros((2, 0))).shape == (2, 0)

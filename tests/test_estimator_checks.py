@@ -15,7 +15,7 @@ def expected_failed_checks(estimator):
 
 
 @parametrize_with_checks(
-    [LogisticRegression(random_state=0, learning_rate=0.1)],
+    [LogisticRegression(random_state=0)],
     expected_failed_checks=expected_failed_checks,
 )
 def test_sklearn_compatible_estimator(estimator, check):

@@ -188,11 +188,11 @@ def test_predict_before_fit_raises_not_fitted():
         ("optimizer", "adamax", r"optimizer must be one of 'sgd', 'adam'; got 'adamax'"),
         ("penalty", "l3", r"penalty must be one of None, 'l2', 'l1', 'elasticnet'; got 'l3'"),
         ("learning_rate", 0.0, r"learning_rate must be a float in \(0, inf\); got 0.0"),
-        ("batch_size", 0, r"batch_size must be one of None or an int in \[1, inf\); got 0"),
-        ("max_epochs", 2.5, r"max_epochs must be an int in \[1, inf\); got 2.5"),
+        ("batch_size", 0, r"batch_size must be one of None or an int in \[1, 9223372036854775807\]; got 0"),
+        ("max_epochs", 2.5, r"max_epochs must be an int in \[1, 2147483647\]; got 2.5"),
         ("tol", np.nan, r"tol must be a float in \[0, inf\); got nan"),
         ("l1_ratio", 1.5, r"l1_ratio must be a float in \[0, 1\]; got 1.5"),
-        ("n_threads", 0, r"n_threads must be one of None or an int in \[1, inf\); got 0"),
+        ("n_threads", 0, r"n_threads must be one of None or an int in \[1, 2147483647\]; got 0"),
         ("fit_intercept", "yes", r"fit_intercept must be one of True, False; got 'yes'"),
     ],
 )
@@ -448,3 +448,54 @@ def test_pickle_round_trip_keeps_predictions():
     model = fit_quietly(LogisticRegression(max_epochs=20), X, y)
     restored = pickle.loads(pickle.dumps(model))
     assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
+
+
+def test_prediction_dtype_follows_training_dtype():
+    X, y = blobs()
+    model = fit_quietly(LogisticRegression(max_epochs=20), X, y)
+    assert model.predict_proba(X.astype(np.float32)).dtype == np.float64
+    model32 = fit_quietly(LogisticRegression(max_epochs=20), X.astype(np.float32), y)
+    assert model32.predict_proba(X).dtype == np.float32
+
+
+def test_rising_cost_warns_to_lower_learning_rate():
+    X, y = datasets.load_breast_cancer()
+    with pytest.warns(ConvergenceWarning, match="made no progress.*Lower learning_rate"):
+        LogisticRegression(optimizer="sgd", learning_rate=0.1, max_epochs=50).fit(X, y)
+
+
+def test_overflowing_optimizer_state_warns():
+    X, y = blobs(n_samples=100)
+    with pytest.warns(ConvergenceWarning, match="too large to square in float64"):
+        LogisticRegression(max_epochs=20).fit(X * 1e160, y)
+    with pytest.warns(ConvergenceWarning, match="too large to square in float32"):
+        LogisticRegression(max_epochs=20).fit((X * 1e20).astype(np.float32), y)
+
+
+def test_flat_cost_at_optimum_does_not_warn():
+    X = np.zeros((10, 2))
+    y = np.array([0, 1] * 5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = LogisticRegression(optimizer="sgd", max_epochs=50).fit(X, y)
+    assert_array_equal(model.coef_, 0.0)
+
+
+def test_mixed_label_types_are_rejected():
+    X = np.arange(6, dtype=float).reshape(-1, 1)
+    y = np.array(["a", 1, "a", 1, "a", 1], dtype=object)
+    with pytest.raises(ValueError, match=r"y mixes labels of different types \(int, str\)"):
+        LogisticRegression().fit(X, y)
+
+
+def test_integer_zero_is_not_a_boolean_flag():
+    X, y = blobs(n_samples=20)
+    with pytest.raises(ValueError, match="fit_intercept must be one of True, False; got 0"):
+        LogisticRegression(fit_intercept=0).fit(X, y)
+
+
+@pytest.mark.parametrize("param", ["max_epochs", "batch_size", "n_threads", "n_iter_no_change"])
+def test_huge_integer_parameters_name_the_range(param):
+    X, y = blobs(n_samples=20)
+    with pytest.raises(ValueError, match=rf"{param} must be .*an int in \[1, \d+\]; got 10+"):
+        LogisticRegression(**{param: 10**20}).fit(X, y)

@@ -247,3 +247,47 @@ def test_log_loss_probability_rows(rng):
 def test_log_loss_rejects_probabilities_above_one():
     with pytest.raises(ValueError, match=r"probabilities must lie in \[0, 1\]"):
         losses.log_loss([1], [1.5])
+
+
+def test_softmax_ce_tied_infinite_logits_match_log_softmax():
+    from fastml import activations
+
+    z = np.array([[np.inf, np.inf, 0.0], [-np.inf, -np.inf, -np.inf]])
+    t = np.array([0, 2])
+    value = losses.softmax_cross_entropy(z, t, reduction="none")
+    expected = -activations.log_softmax(z)[np.arange(2), t]
+    assert_allclose(value, [np.log(2), np.log(3)], rtol=1e-15)
+    assert_allclose(value, expected, rtol=1e-15)
+
+
+def test_softmax_ce_rejects_target_rows_not_summing_to_one():
+    with pytest.raises(ValueError, match="each row of targets must sum to 1; row 0 sums to 1.4"):
+        losses.softmax_cross_entropy(np.zeros((1, 2)), np.array([[0.7, 0.7]]))
+
+
+def test_log_loss_rejects_rows_not_summing_to_one():
+    with pytest.raises(ValueError, match="each row of probabilities must sum to 1"):
+        losses.log_loss(np.array([0]), np.array([[0.1, 0.1]]))
+
+
+@pytest.mark.parametrize(
+    "targets, probabilities, message",
+    [
+        ([], [], "probabilities is empty"),
+        ([0, 1], [0.5], r"targets and probabilities must have the same shape; got \(2,\) and \(1,\)"),
+        ([0, 1], [[0.5, 0.5]], r"one class index per row of probabilities \(1, 2\); got shape \(2,\)"),
+    ],
+)
+def test_log_loss_errors_name_its_arguments(targets, probabilities, message):
+    with pytest.raises(ValueError, match=message):
+        losses.log_loss(targets, probabilities)
+
+
+def test_return_grad_must_be_boolean():
+    with pytest.raises(TypeError, match="return_grad must be True or False; got 'yes'"):
+        losses.binary_cross_entropy([0.0], [1.0], return_grad="yes")
+
+
+def test_single_sample_targets_shape_error_reports_given_shape():
+    with pytest.raises(ValueError, match=r"got shape \(1, 1\)"):
+        losses.softmax_cross_entropy(np.array([1.0, 2.0, 3.0]), np.array([[2]]))

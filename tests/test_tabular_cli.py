@@ -317,3 +317,12 @@ def test_folded_standardization_predicts_like_pipeline():
         folded.decision_function(X), pipeline.decision_function(X), rtol=1e-9, atol=1e-9
     )
     assert pipeline[-1].coef_ is not folded.coef_
+
+
+@pytest.mark.parametrize("option", ["--val-size", "--test-size"])
+def test_train_with_an_empty_part(run, classification_csv, option):
+    code, out, err = run(
+        "train", "--data", classification_csv, "--target", "answer", option, "0"
+    )
+    assert code == 0, err
+    assert "(no rows)" in out

@@ -6,6 +6,7 @@
 // entries and -inf elsewhere). Outputs may alias inputs.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -66,11 +67,19 @@ T log_sum_exp(const T* row, Index k) {
     return max + std::log((z - max).exp().sum());
 }
 
-// Writes softmax of one row whose maximum is infinite. With +inf entries the
-// mass is shared equally among them; a row of -inf is treated as equal logits.
+// Writes softmax of one row whose maximum is not finite. With +inf entries
+// the mass is shared equally among them, and a row of -inf is treated as
+// equal logits. A row containing NaN gives NaN everywhere.
 template <typename T>
 void softmax_row_infinite(const T* z, T* out, Index k) {
-    const T max = Eigen::Map<const ArrayX<T>>(z, k).maxCoeff();
+    T max = -std::numeric_limits<T>::infinity();
+    for (Index j = 0; j < k; ++j) {
+        if (std::isnan(z[j])) {
+            std::fill_n(out, k, std::numeric_limits<T>::quiet_NaN());
+            return;
+        }
+        max = std::max(max, z[j]);
+    }
     Index ties = 0;
     for (Index j = 0; j < k; ++j) ties += (z[j] == max);
     for (Index j = 0; j < k; ++j) out[j] = z[j] == max ? T(1) / T(ties) : T(0);
@@ -111,7 +120,7 @@ void log_softmax_rows(const T* z, T* out, Index rows, Index k) {
         // The maximum is infinite: the softmax is a 0/1 vector shared among
         // the tied maxima, and its logarithm is -log(ties) or -inf.
         softmax_row_infinite(row, result, k);
-        for (Index j = 0; j < k; ++j) result[j] = result[j] > 0 ? std::log(result[j]) : -inf;
+        for (Index j = 0; j < k; ++j) result[j] = result[j] == 0 ? -inf : std::log(result[j]);
     }
 }
 

@@ -54,14 +54,17 @@ void softmax_cross_entropy(const T* logits, const std::int64_t* targets, Index n
     ArrayX<T> total = shifted_exp.rowwise().sum();
     if (loss != nullptr) {
         for (Index i = 0; i < n; ++i) {
-            const T target_logit = z(i, targets[i]);
             if (std::isfinite(max[i])) {
-                loss[i] = max[i] + std::log(total[i]) - target_logit;
-            } else {
-                // An infinite maximum gives 0 when the target holds it and
-                // +inf otherwise (inf - inf in the formula above).
-                loss[i] = max[i] == inf && target_logit == inf ? T(0) : inf;
+                loss[i] = max[i] + std::log(total[i]) - z(i, targets[i]);
+                continue;
             }
+            // With an infinite maximum the formula above gives inf - inf.
+            // The loss is -log of the limiting softmax instead: log(ties)
+            // when the target is among the tied maxima, +inf otherwise.
+            ArrayX<T> probabilities(k);
+            softmax_row_infinite(logits + i * k, probabilities.data(), k);
+            const T p = probabilities[targets[i]];
+            loss[i] = p == 0 ? inf : -std::log(p);
         }
     }
     if (grad != nullptr) {

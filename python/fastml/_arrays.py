@@ -18,7 +18,8 @@ def as_float_array(values, name, dtype=None):
         raise TypeError(f"{name} must be numeric; got dtype {array.dtype}.")
     if dtype is None:
         dtype = array.dtype if array.dtype in (np.float32, np.float64) else np.float64
-    return np.ascontiguousarray(array, dtype=dtype)
+    # np.asarray keeps a 0-d shape, which np.ascontiguousarray would make (1,).
+    return np.asarray(array, dtype=dtype, order="C")
 
 
 def check_no_nan(array, name):

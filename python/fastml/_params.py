@@ -7,6 +7,7 @@ ValueError and a TypeError) that names the estimator, the argument, what is
 allowed and the value received.
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -26,7 +27,9 @@ class Interval:
             return False
         if self.kind is numbers.Integral and not isinstance(value, numbers.Integral):
             return False
-        if not isinstance(value, numbers.Real) or not np.isfinite(value):
+        if not isinstance(value, numbers.Real):
+            return False
+        if not isinstance(value, numbers.Integral) and not math.isfinite(value):
             return False
         low_ok = self.low is None or (
             value >= self.low if self.closed in ("both", "left") else value > self.low
@@ -52,7 +55,21 @@ class Options:
         self.values = values
 
     def accepts(self, value):
-        return any(value is v if v is None else value == v for v in self.values)
+        return any(self._matches(value, option) for option in self.values)
+
+    @staticmethod
+    def _matches(value, option):
+        if option is None:
+            return value is None
+        if isinstance(option, bool):
+            # 0 == False in Python, but 0 is not a valid boolean flag.
+            return isinstance(value, (bool, np.bool_)) and bool(value) == option
+        if isinstance(value, str) != isinstance(option, str):
+            return False
+        try:
+            return bool(value == option)
+        except (TypeError, ValueError):  # an array compares elementwise
+            return False
 
     def __str__(self):
         return "one of " + ", ".join(repr(v) for v in self.values)

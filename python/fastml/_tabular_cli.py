@@ -150,7 +150,7 @@ def run_diagnose(args):
             problem.X_val,
             problem.y_val,
             random_state=args.random_state,
-            verbose=1,
+            verbose=_progress_level(),
         )
     except ValueError as error:
         return _fit_failed("diagnose", problem.model, error)
@@ -169,7 +169,7 @@ def run_diagnose(args):
 def run_train(args):
     """Run ``fastml train`` and return the exit code."""
     try:
-        problem = _prepare(args, verbose=1)
+        problem = _prepare(args, verbose=_progress_level())
         saver = find_weight_saver() if args.out else None
     except InputError as error:
         return _fail("train", error)
@@ -186,6 +186,9 @@ def run_train(args):
         ("validation", problem.X_val, problem.y_val),
         ("test", problem.X_test, problem.y_test),
     ):
+        if len(y) == 0:
+            _write(f"{part:<12}{'(no rows)':>12}")
+            continue
         part_cost = cost(model, X, y, classifier)
         _write(f"{part:<12}{part_cost:>12.6g}{model.score(X, y):>12.4f}")
     _write(f"(cost: {'log loss' if classifier else 'J = 1/(2m) sum(err^2)'})")
@@ -346,6 +349,11 @@ def _fit_failed(command, model, error):
     name = type(model[-1] if hasattr(model, "steps") else model).__name__
     logger.debug("fitting %s failed", name, exc_info=True)
     return _fail(command, f"fitting {name} failed: {error}")
+
+
+def _progress_level():
+    """1 (show tqdm bars) when stderr is a terminal, else 0 to keep logs clean."""
+    return 1 if sys.stderr.isatty() else 0
 
 
 def _write(text):

@@ -8,6 +8,7 @@ the per-epoch history. This module turns that into a tqdm progress bar when
 
 import warnings
 
+import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 
@@ -32,11 +33,25 @@ class ProgressBar:
             self._bar.close()
 
 
+def _made_no_progress(result, estimator):
+    """Whether the cost ended above its start or never fell below it.
+
+    A cost that stays flat at a point where the gradient vanishes is an
+    optimum, not a failure, so the gradient norm must exceed ``tol`` too.
+    """
+    costs = result["train_cost"]
+    if len(costs) < 2:
+        return False
+    stalled = min(costs[1:]) >= costs[0] or costs[-1] > costs[0]
+    return stalled and result["gradient_norm"] > max(float(estimator.tol), 1e-8)
+
+
 def run_trainer(trainer, estimator, fit_arguments, *, max_epochs, verbose):
     """Call ``trainer.fit(**fit_arguments)`` and check how training ended.
 
-    Raises FloatingPointError when the cost became NaN or infinite, and warns
-    with a ConvergenceWarning when ``max_epochs`` ran out before the cost
+    Raises FloatingPointError when the cost became NaN or infinite. Warns
+    with a ConvergenceWarning when the cost ended above its starting value or
+    never fell below it, or when ``max_epochs`` ran out before the cost
     stopped improving by ``tol``. Returns the trainer's result dict.
     """
     name = type(estimator).__name__
@@ -54,7 +69,28 @@ def run_trainer(trainer, estimator, fit_arguments, *, max_epochs, verbose):
             f"Use a smaller learning_rate (now {estimator.learning_rate!r}) or "
             "standardize the features."
         )
-    if not result["converged"] and not result["interrupted"]:
+    largest_squarable = np.sqrt(np.finfo(fit_arguments["X"].dtype).max)
+    if not result["gradient_norm"] < largest_squarable:
+        warnings.warn(
+            f"{name}: the gradient norm reached {result['gradient_norm']:.3g}, too large "
+            f"to square in {fit_arguments['X'].dtype}, so optimizers that keep squared "
+            "gradients (Adam, RMSprop, AdaGrad) stop moving those parameters. "
+            "Standardize the features.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+    elif _made_no_progress(result, estimator):
+        costs = result["train_cost"]
+        warnings.warn(
+            f"{name} made no progress: the training cost went from {costs[0]:.6g} "
+            f"at the start to {costs[-1]:.6g} (best {min(costs):.6g}) and the "
+            f"gradient norm is {result['gradient_norm']:.3g}. Lower learning_rate "
+            f"(now {estimator.learning_rate!r}) and standardize the features; "
+            "features of very large magnitude can also overflow the optimizer state.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+    elif not result["converged"] and not result["interrupted"]:
         warnings.warn(
             f"{name} did not converge in max_epochs={max_epochs} epochs: the last "
             f"training cost was {result['train_cost'][-1]:.6g} and the gradient norm "

@@ -66,8 +66,15 @@ def encode_classes(estimator, y, sample_weight=None):
     weight; a single class raises the same ValueError in every fastml
     classifier.
     """
-    check_classification_targets(y)
-    classes, indices = np.unique(y, return_inverse=True)
+    try:
+        check_classification_targets(y)
+        classes, indices = np.unique(y, return_inverse=True)
+    except TypeError:
+        kinds = sorted({type(label).__name__ for label in np.ravel(y)})
+        raise ValueError(
+            f"y mixes labels of different types ({', '.join(kinds)}); class labels "
+            "must be all strings or all numbers so that they can be sorted."
+        ) from None
     if classes.shape[0] < 2:
         raise _single_class_error(estimator, classes[0])
     if sample_weight is not None:

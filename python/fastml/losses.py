@@ -20,9 +20,25 @@ from ._arrays import as_float_array, check_finite, check_no_nan
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def _reduce(losses, grad, reduction, n_samples, return_grad):
-    if reduction not in REDUCTIONS:
+def _check_options(reduction, return_grad):
+    if not (isinstance(reduction, str) and reduction in REDUCTIONS):
         raise ValueError(f"reduction must be one of {REDUCTIONS}; got {reduction!r}.")
+    if not isinstance(return_grad, (bool, np.bool_)):
+        raise TypeError(f"return_grad must be True or False; got {return_grad!r}.")
+
+
+def _check_rows_sum_to_one(rows, name):
+    """Raise ValueError unless every row of ``rows`` sums to 1."""
+    tolerance = 1e-4 if rows.dtype == np.float32 else 1e-6
+    sums = rows.sum(axis=1, dtype=np.float64)
+    bad = np.flatnonzero(np.abs(sums - 1) > tolerance)
+    if bad.size:
+        raise ValueError(
+            f"each row of {name} must sum to 1; row {bad[0]} sums to {sums[bad[0]]:.6g}."
+        )
+
+
+def _reduce(losses, grad, reduction, n_samples, return_grad):
     if reduction == "none":
         value = losses
     else:
@@ -49,6 +65,7 @@ def binary_cross_entropy(logits, targets, reduction="mean", return_grad=False):
     as log1p(exp(-|z|)) plus max(z, 0) or max(-z, 0) terms. The gradient
     with respect to z is sigmoid(z) - y (divided by n for the mean).
     """
+    _check_options(reduction, return_grad)
     z = as_float_array(logits, "logits")
     y = as_float_array(targets, "targets", dtype=z.dtype)
     check_no_nan(z, "logits")
@@ -70,10 +87,18 @@ def softmax_cross_entropy(logits, targets, reduction="mean", return_grad=False):
     -sum_j y_ij * log_softmax(z_i)_j for rows; the gradient with respect to
     z_i is softmax(z_i) - y_i. A 1-D ``logits`` is one sample.
     """
+    _check_options(reduction, return_grad)
     z = as_float_array(logits, "logits")
+    targets = np.asarray(targets)
     if z.ndim == 1:
+        if targets.ndim > 1:
+            raise ValueError(
+                f"targets of one sample must be a class index or a probability row; "
+                f"got shape {targets.shape}."
+            )
         z = z[np.newaxis, :]
-        targets = np.asarray(targets)[np.newaxis, ...]
+        # One sample's class index may come as a scalar or a 1-element array.
+        targets = targets.reshape(1) if targets.shape == (1,) else targets[np.newaxis, ...]
         squeeze = True
     else:
         squeeze = False
@@ -86,6 +111,7 @@ def softmax_cross_entropy(logits, targets, reduction="mean", return_grad=False):
     if y.shape == z.shape:
         y = as_float_array(y, "targets", dtype=z.dtype)
         _check_targets_in_unit_interval(y, "targets")
+        _check_rows_sum_to_one(y, "targets")
         losses, grad = _core.softmax_cross_entropy_soft(z, y)
     elif y.shape == z.shape[:1]:
         if y.dtype.kind not in "iu" and not (
@@ -118,6 +144,7 @@ def squared_error(predictions, targets, reduction="mean", return_grad=False):
 
     The mean over n samples is the cost J = 1/(2n) * sum((z - y)^2).
     """
+    _check_options(reduction, return_grad)
     z = as_float_array(predictions, "predictions")
     y = as_float_array(targets, "targets", dtype=z.dtype)
     check_finite(z, "predictions")
@@ -141,19 +168,35 @@ def log_loss(targets, probabilities, reduction="mean"):
     ``probabilities`` is either the probability of the positive class, shape
     (n_samples,), with 0/1 (or [0, 1]) targets, or probability rows of shape
     (n_samples, n_classes) with class-index targets. Probabilities are turned
-    into logits (log(p) - log(1 - p), or log(p) for rows) and passed to the
-    losses above, so a confident correct prediction (p exactly 0 or 1 on the
+    into logits (log(p) - log(1 - p), or log(p) for rows, which must sum
+    to 1) and passed to the losses above, so a confident correct prediction (p exactly 0 or 1 on the
     right side) costs 0 and a confident wrong one costs +inf; probabilities
     are not clipped to a small epsilon. Integer arrays are accepted.
     """
     p = as_float_array(probabilities, "probabilities", dtype=np.float64)
+    t = np.asarray(targets)
+    if p.size == 0:
+        raise ValueError("probabilities is empty; at least one sample is required.")
     check_finite(p, "probabilities")
-    if p.size and (p.min() < 0 or p.max() > 1):
+    if p.min() < 0 or p.max() > 1:
         raise ValueError(
             f"probabilities must lie in [0, 1]; got values from {p.min()} to {p.max()}."
         )
+    if p.ndim == 2:
+        if t.shape != p.shape[:1]:
+            raise ValueError(
+                f"targets must hold one class index per row of probabilities "
+                f"{p.shape}; got shape {t.shape}."
+            )
+        _check_rows_sum_to_one(p, "probabilities")
+        with np.errstate(divide="ignore"):
+            logits = np.log(p)
+        return softmax_cross_entropy(logits, t, reduction=reduction)
+    if t.shape != p.shape:
+        raise ValueError(
+            f"targets and probabilities must have the same shape; got {t.shape} "
+            f"and {p.shape}."
+        )
     with np.errstate(divide="ignore"):
-        if p.ndim == 2:
-            return softmax_cross_entropy(np.log(p), targets, reduction=reduction)
         logits = np.log(p) - np.log1p(-p)
-    return binary_cross_entropy(logits, targets, reduction=reduction)
+    return binary_cross_entropy(logits, t, reduction=reduction)

@@ -11,6 +11,10 @@ from .._params import InstanceOf, Interval, Options, validate_params
 from .._training import run_trainer
 
 OPTIMIZERS = ("sgd", "adam")
+
+# Counts are passed to C++ as int (epochs, threads) or int64 (rows).
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
 PENALTIES = (None, "l2", "l1", "elasticnet")
 
 
@@ -50,16 +54,16 @@ class LinearModelBase(BaseEstimator):
         "fit_intercept": [Options(True, False)],
         "optimizer": [Options(*OPTIMIZERS)],
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
-        "batch_size": [Options(None), Interval(numbers.Integral, 1, None)],
-        "max_epochs": [Interval(numbers.Integral, 1, None)],
+        "batch_size": [Options(None), Interval(numbers.Integral, 1, INT64_MAX)],
+        "max_epochs": [Interval(numbers.Integral, 1, INT32_MAX)],
         "tol": [Interval(numbers.Real, 0, None)],
-        "n_iter_no_change": [Interval(numbers.Integral, 1, None)],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, INT32_MAX)],
         "random_state": [
             Options(None),
             Interval(numbers.Integral, 0, 2**32 - 1),
             InstanceOf(np.random.RandomState),
         ],
-        "n_threads": [Options(None), Interval(numbers.Integral, 1, None)],
+        "n_threads": [Options(None), Interval(numbers.Integral, 1, INT32_MAX)],
         "verbose": [Interval(numbers.Integral, 0, None), Options(True, False)],
     }
 
@@ -117,8 +121,13 @@ class LinearModelBase(BaseEstimator):
         validate_params(self)
 
     def _logits(self, X):
-        """Logits of validated X, shape (n_samples, n_outputs)."""
-        coef = self.coef_.astype(X.dtype, copy=False)
-        params = np.concatenate([coef.ravel(), self.intercept_.astype(X.dtype, copy=False)])
+        """Logits of validated X, shape (n_samples, n_outputs), in the dtype of coef_.
+
+        A model predicts in the precision it was trained in; X of the other
+        float dtype is converted.
+        """
+        coef = self.coef_
+        X = X.astype(coef.dtype, copy=False)
+        params = np.concatenate([coef.ravel(), self.intercept_.astype(coef.dtype, copy=False)])
         n_threads = 0 if self.n_threads is None else int(self.n_threads)
         return _core.linear_decision_function(params, X, coef.shape[0], n_threads)
