@@ -16,6 +16,7 @@
 #include "fastml/linear_model.hpp"
 #include "fastml/losses.hpp"
 #include "fastml/optimizers/factory.hpp"
+#include "fastml/schedules.hpp"
 #include "fastml/train_linear.hpp"
 
 namespace py = pybind11;
@@ -261,6 +262,125 @@ void bind_linear(py::module_& m, const char* trainer_name) {
              "interrupted, gradient_norm, train_loss and train_cost.");
 }
 
+// An update rule applied in place to a caller's parameter array, for tests and
+// for users who compute gradients in their own loop. The array is split into
+// segments of the given sizes; a step updates every segment or only the listed
+// ones, and the others keep their values and their optimizer state.
+template <typename T>
+class OptimizerStepper {
+public:
+    OptimizerStepper(const fastml::OptimizerConfig& config, const std::vector<Index>& segment_sizes)
+        : config_(config), rule_(fastml::make_optimizer<T>(config)) {
+        if (segment_sizes.empty()) fastml::throw_invalid_argument("segment_sizes must not be empty");
+        Index begin = 0;
+        for (std::size_t i = 0; i < segment_sizes.size(); ++i) {
+            if (segment_sizes[i] < 0) {
+                fastml::throw_invalid_argument("segment_sizes[", i, "] must be >= 0; got ", segment_sizes[i]);
+            }
+            bounds_.push_back(begin);
+            begin += segment_sizes[i];
+        }
+        bounds_.push_back(begin);
+        rule_->reset(begin, n_segments());
+    }
+
+    Index n_params() const { return bounds_.back(); }
+    Index n_segments() const { return Index(bounds_.size()) - 1; }
+    const std::string& name() const { return config_.name; }
+
+    void exclude_from_weight_decay(Index segment) {
+        check_segment(segment);
+        rule_->exclude_from_weight_decay(segment);
+    }
+
+    void step(CArray<T> params, CArray<T> grad, double learning_rate, const std::vector<Index>& segments) {
+        if (!params.writeable()) fastml::throw_invalid_argument("params must be a writable array");
+        if (params.size() != n_params()) {
+            fastml::throw_invalid_argument("params must have ", n_params(), " values; got ", params.size());
+        }
+        if (grad.size() != n_params()) {
+            fastml::throw_invalid_argument("grad must have ", n_params(), " values; got ", grad.size());
+        }
+        if (!(std::isfinite(learning_rate) && learning_rate >= 0)) {
+            fastml::throw_invalid_argument("learning_rate must be finite and >= 0; got ", learning_rate);
+        }
+        for (Index segment : segments) check_segment(segment);
+
+        T* w = params.mutable_data();
+        const T* g = grad.data();
+        py::gil_scoped_release release;
+        for (Index segment : segments) {
+            rule_->update(segment, bounds_[segment], bounds_[segment + 1], w, g, learning_rate);
+        }
+    }
+
+    void step_all(CArray<T> params, CArray<T> grad, double learning_rate) {
+        std::vector<Index> all(n_segments());
+        for (Index i = 0; i < n_segments(); ++i) all[i] = i;
+        step(params, grad, learning_rate, all);
+    }
+
+private:
+    void check_segment(Index segment) const {
+        if (segment < 0 || segment >= n_segments()) {
+            fastml::throw_invalid_argument("segment must be in [0, ", n_segments(), "); got ", segment);
+        }
+    }
+
+    fastml::OptimizerConfig config_;
+    std::unique_ptr<fastml::Optimizer<T>> rule_;
+    std::vector<Index> bounds_;
+};
+
+template <typename T>
+void bind_optimizers(py::module_& m, const char* class_name) {
+    using Stepper = OptimizerStepper<T>;
+    py::class_<Stepper>(m, class_name,
+                        "An update rule stepping a NumPy parameter array in place, split into segments.")
+        .def(py::init([](const std::vector<Index>& segment_sizes, const std::string& name, double momentum,
+                         bool nesterov, double beta1, double beta2, double epsilon, double rho,
+                         double weight_decay, double initial_accumulator_value) {
+                 fastml::OptimizerConfig config;
+                 config.name = name;
+                 config.momentum = momentum;
+                 config.nesterov = nesterov;
+                 config.beta1 = beta1;
+                 config.beta2 = beta2;
+                 config.epsilon = epsilon;
+                 config.rho = rho;
+                 config.weight_decay = weight_decay;
+                 config.initial_accumulator_value = initial_accumulator_value;
+                 return Stepper(config, segment_sizes);
+             }),
+             py::arg("segment_sizes"), py::arg("name") = "sgd", py::arg("momentum") = 0.0,
+             py::arg("nesterov") = false, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999,
+             py::arg("epsilon") = 1e-8, py::arg("rho") = 0.99, py::arg("weight_decay") = 0.01,
+             py::arg("initial_accumulator_value") = 0.0)
+        .def_property_readonly("n_params", &Stepper::n_params)
+        .def_property_readonly("n_segments", &Stepper::n_segments)
+        .def_property_readonly("name", &Stepper::name)
+        .def("exclude_from_weight_decay", &Stepper::exclude_from_weight_decay, py::arg("segment"),
+             "Keep AdamW's decoupled weight decay off one segment, such as an intercept.")
+        .def("step", &Stepper::step_all, py::arg("params").noconvert(), py::arg("grad").noconvert(),
+             py::arg("learning_rate"), "Apply one update to every segment of params, in place.")
+        .def("step", &Stepper::step, py::arg("params").noconvert(), py::arg("grad").noconvert(),
+             py::arg("learning_rate"), py::arg("segments"),
+             "Apply one update to the listed segments of params, in place; the others are frozen.");
+}
+
+void bind_schedules(py::module_& m) {
+    m.def("scheduled_learning_rate",
+          [](double base_rate, int epoch, const std::string& name, int step_size, double gamma,
+             double decay_rate, int t_max, double min_learning_rate) {
+              fastml::ScheduleConfig config{name, step_size, gamma, decay_rate, t_max, min_learning_rate};
+              return fastml::scheduled_learning_rate(config, base_rate, epoch);
+          },
+          py::arg("base_rate"), py::arg("epoch"), py::arg("name") = "constant", py::arg("step_size") = 10,
+          py::arg("gamma") = 0.1, py::arg("decay_rate") = 1.0, py::arg("t_max") = 100,
+          py::arg("min_learning_rate") = 0.0,
+          "Learning rate of epoch `epoch` (0 for the first) under a schedule and a base rate.");
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -271,4 +391,7 @@ PYBIND11_MODULE(_core, m) {
     bind_losses<float>(m);
     bind_linear<double>(m, "LinearTrainer64");
     bind_linear<float>(m, "LinearTrainer32");
+    bind_optimizers<double>(m, "Optimizer64");
+    bind_optimizers<float>(m, "Optimizer32");
+    bind_schedules(m);
 }
