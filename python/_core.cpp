@@ -9,7 +9,10 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "fastml/activations.hpp"
@@ -152,6 +155,114 @@ fastml::LinearLoss parse_linear_loss(const std::string& name) {
     fastml::throw_invalid_argument("unknown linear loss '", name, "'; expected 'logistic', 'softmax' or 'squared'");
 }
 
+// Reads the fields of a config struct from a dict whose keys are the field
+// names, as fastml.optimizers.resolve_optimizer and resolve_schedule return.
+class ConfigReader {
+public:
+    ConfigReader(const py::dict& settings, const char* what) : settings_(settings), what_(what) {}
+
+    template <typename Field>
+    ConfigReader& read(const char* key, Field& field) {
+        if (settings_.contains(key)) field = settings_[key].template cast<Field>();
+        return *this;
+    }
+
+    // Throws for keys that no read() call named.
+    void check_all_read(const std::vector<std::string>& names) const {
+        for (const auto& item : settings_) {
+            const std::string key = item.first.cast<std::string>();
+            if (std::find(names.begin(), names.end(), key) == names.end()) {
+                fastml::throw_invalid_argument("unknown ", what_, " setting '", key, "'");
+            }
+        }
+    }
+
+private:
+    const py::dict& settings_;
+    const char* what_;
+};
+
+// The optimizer named "lbfgs" has no update rule: a null result makes the
+// trainer run L-BFGS.
+template <typename T>
+std::unique_ptr<fastml::Optimizer<T>> make_linear_optimizer(const py::dict& settings) {
+    fastml::OptimizerConfig config;
+    ConfigReader reader(settings, "optimizer");
+    reader.read("name", config.name).read("beta1", config.beta1).read("beta2", config.beta2)
+        .read("epsilon", config.epsilon).read("momentum", config.momentum).read("nesterov", config.nesterov)
+        .read("rho", config.rho).read("weight_decay", config.weight_decay)
+        .read("initial_accumulator_value", config.initial_accumulator_value);
+    reader.check_all_read({"name", "beta1", "beta2", "epsilon", "momentum", "nesterov", "rho", "weight_decay",
+                           "initial_accumulator_value"});
+    if (config.name == "lbfgs") return nullptr;
+    return fastml::make_optimizer<T>(config);
+}
+
+fastml::ScheduleConfig make_schedule_config(const py::dict& settings) {
+    fastml::ScheduleConfig config;
+    ConfigReader reader(settings, "schedule");
+    reader.read("name", config.name).read("step_size", config.step_size).read("gamma", config.gamma)
+        .read("decay_rate", config.decay_rate).read("t_max", config.t_max)
+        .read("min_learning_rate", config.min_learning_rate);
+    reader.check_all_read({"name", "step_size", "gamma", "decay_rate", "t_max", "min_learning_rate"});
+    return config;
+}
+
+// Arrays of one set of rows, kept alive while the C++ trainer reads them.
+template <typename T>
+struct RowArrays {
+    CArray<T> X, targets, sample_weight;
+    CArray<std::int64_t> classes;
+    fastml::LinearRows<T> rows;
+
+    RowArrays(const fastml::LinearModel<T>& model, CArray<T> X_in, const py::object& targets_in,
+              const py::object& weights_in, const char* name)
+        : X(std::move(X_in)) {
+        if (X.ndim() != 2 || X.shape(1) != model.n_features()) {
+            fastml::throw_invalid_argument(name, " must have shape (n_samples, ", model.n_features(), ")");
+        }
+        const Index n = X.shape(0);
+        rows.X = X.data();
+        rows.n_rows = n;
+        if (model.loss() == fastml::LinearLoss::kSoftmax) {
+            classes = targets_in.cast<CArray<std::int64_t>>();
+            if (classes.size() != n) fastml::throw_invalid_argument("targets of ", name, " must have ", n, " class indices; got ", classes.size());
+            const Index k = model.n_outputs();
+            for (Index i = 0; i < n; ++i) {
+                const std::int64_t c = classes.data()[i];
+                if (c < 0 || c >= k) fastml::throw_invalid_argument("targets[", i, "] = ", c, " is not a class index in [0, ", k, ")");
+            }
+            rows.classes = classes.data();
+        } else {
+            targets = targets_in.cast<CArray<T>>();
+            const Index width = model.loss() == fastml::LinearLoss::kSquared ? model.n_outputs() : 1;
+            if (targets.size() != n * width) fastml::throw_invalid_argument("targets of ", name, " must have ", n * width, " values; got ", targets.size());
+            rows.targets = targets.data();
+        }
+        if (!weights_in.is_none()) {
+            sample_weight = weights_in.cast<CArray<T>>();
+            if (sample_weight.size() != n) fastml::throw_invalid_argument("sample_weight of ", name, " must have ", n, " values; got ", sample_weight.size());
+            rows.sample_weight = sample_weight.data();
+        }
+    }
+};
+
+py::dict train_result_to_dict(const fastml::TrainResult& result) {
+    py::dict out;
+    out["n_epochs"] = result.n_epochs;
+    out["converged"] = result.converged;
+    out["diverged"] = result.diverged;
+    out["interrupted"] = result.interrupted;
+    out["stalled"] = result.stalled;
+    out["best_epoch"] = result.best_epoch;
+    out["gradient_norm"] = result.gradient_norm;
+    out["n_evaluations"] = result.n_evaluations;
+    out["train_loss"] = result.train_loss;
+    out["train_cost"] = result.train_cost;
+    out["val_loss"] = result.val_loss;
+    return out;
+}
+
 template <typename T>
 void bind_linear(py::module_& m, const char* trainer_name) {
     using Trainer = fastml::LinearTrainer<T>;
@@ -170,18 +281,19 @@ void bind_linear(py::module_& m, const char* trainer_name) {
     }, py::arg("params").noconvert(), py::arg("X").noconvert(), py::arg("n_outputs"), py::arg("n_threads") = 0,
        "Logits X @ W.T + b of a linear model with flat params [W.ravel(), b].");
 
-    py::class_<Trainer>(m, trainer_name, "Stateful trainer of a linear model: parameters, optimizer state and RNG.")
+    py::class_<Trainer>(m, trainer_name,
+                        "Stateful trainer of a linear model: parameters, optimizer state, L-BFGS history, "
+                        "shuffling engine and epoch count, all kept between calls to fit.")
         .def(py::init([](Index n_features, Index n_outputs, const std::string& loss, bool fit_intercept,
-                         const std::string& optimizer, double beta1, double beta2, double epsilon,
-                         double alpha, double l1_ratio, std::uint64_t seed) {
-                 fastml::OptimizerConfig config{optimizer, beta1, beta2, epsilon};
+                         const py::dict& optimizer, double alpha, double l1_ratio, std::uint64_t seed) {
                  return Trainer(fastml::LinearModel<T>(n_features, n_outputs, parse_linear_loss(loss)),
-                                fastml::make_optimizer<T>(config), fastml::Penalty{alpha, l1_ratio},
+                                make_linear_optimizer<T>(optimizer), fastml::Penalty{alpha, l1_ratio},
                                 fit_intercept, seed);
              }),
              py::arg("n_features"), py::arg("n_outputs"), py::arg("loss"), py::arg("fit_intercept"),
-             py::arg("optimizer"), py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("epsilon") = 1e-8,
-             py::arg("alpha") = 0.0, py::arg("l1_ratio") = 0.0, py::arg("seed") = 0)
+             py::arg("optimizer"), py::arg("alpha") = 0.0, py::arg("l1_ratio") = 0.0, py::arg("seed") = 0,
+             "optimizer is a dict with the key 'name' ('lbfgs' or an update rule of the factory) and "
+             "that rule's hyperparameters.")
         .def_property("params",
             [](Trainer& t) { return CArray<T>(t.params().size(), t.params().data()); },
             [](Trainer& t, CArray<T> values) {
@@ -189,40 +301,19 @@ void bind_linear(py::module_& m, const char* trainer_name) {
                     fastml::throw_invalid_argument("params must have ", t.params().size(), " values; got ", values.size());
                 }
                 std::copy_n(values.data(), values.size(), t.params().data());
+                t.clear_history();
             },
-            "Copy of the flat parameters [coef.ravel(), intercept].")
+            "Copy of the flat parameters [coef.ravel(), intercept]; setting them clears the L-BFGS history.")
+        .def_property_readonly("epochs_done", &Trainer::epochs_done, "Epochs run over all calls to fit.")
         .def("fit", [](Trainer& t, CArray<T> X, py::object targets, py::object sample_weight,
                        Index batch_size, int max_epochs, double tol, int n_iter_no_change,
-                       double learning_rate, int n_threads, py::object callback) {
-                 if (X.ndim() != 2 || X.shape(1) != t.model().n_features()) {
-                     fastml::throw_invalid_argument("X must have shape (n_samples, ", t.model().n_features(), ")");
-                 }
-                 const Index n = X.shape(0);
-                 fastml::LinearRows<T> rows;
-                 rows.X = X.data();
-                 rows.n_rows = n;
-                 CArray<T> real_targets;
-                 CArray<std::int64_t> class_targets;
-                 if (t.model().loss() == fastml::LinearLoss::kSoftmax) {
-                     class_targets = targets.cast<CArray<std::int64_t>>();
-                     if (class_targets.size() != n) fastml::throw_invalid_argument("targets must have ", n, " class indices; got ", class_targets.size());
-                     const Index k = t.model().n_outputs();
-                     for (Index i = 0; i < n; ++i) {
-                         const std::int64_t c = class_targets.data()[i];
-                         if (c < 0 || c >= k) fastml::throw_invalid_argument("targets[", i, "] = ", c, " is not a class index in [0, ", k, ")");
-                     }
-                     rows.classes = class_targets.data();
-                 } else {
-                     real_targets = targets.cast<CArray<T>>();
-                     const Index width = t.model().loss() == fastml::LinearLoss::kSquared ? t.model().n_outputs() : 1;
-                     if (real_targets.size() != n * width) fastml::throw_invalid_argument("targets must have ", n * width, " values; got ", real_targets.size());
-                     rows.targets = real_targets.data();
-                 }
-                 CArray<T> weights;
-                 if (!sample_weight.is_none()) {
-                     weights = sample_weight.cast<CArray<T>>();
-                     if (weights.size() != n) fastml::throw_invalid_argument("sample_weight must have ", n, " values; got ", weights.size());
-                     rows.sample_weight = weights.data();
+                       double learning_rate, int n_threads, py::object callback, py::object X_val,
+                       py::object targets_val, py::object sample_weight_val, bool early_stopping,
+                       py::object schedule) {
+                 RowArrays<T> train(t.model(), X, targets, sample_weight, "X");
+                 std::optional<RowArrays<T>> validation;
+                 if (!X_val.is_none()) {
+                     validation.emplace(t.model(), X_val.cast<CArray<T>>(), targets_val, sample_weight_val, "X_val");
                  }
                  fastml::TrainOptions options;
                  options.batch_size = batch_size;
@@ -231,6 +322,11 @@ void bind_linear(py::module_& m, const char* trainer_name) {
                  options.n_iter_no_change = n_iter_no_change;
                  options.learning_rate = learning_rate;
                  options.n_threads = n_threads;
+                 options.early_stopping = early_stopping;
+                 if (!schedule.is_none()) {
+                     options.schedule = make_schedule_config(schedule.cast<py::dict>());
+                     fastml::check_schedule(options.schedule, learning_rate);
+                 }
 
                  // Every epoch briefly takes the GIL to let Ctrl-C interrupt
                  // training and to report progress to the optional callback.
@@ -243,25 +339,19 @@ void bind_linear(py::module_& m, const char* trainer_name) {
                  fastml::TrainResult result;
                  {
                      py::gil_scoped_release release;
-                     result = t.fit(rows, options, on_epoch);
+                     result = t.fit(train.rows, options, validation ? &validation->rows : nullptr, on_epoch);
                  }
-                 py::dict out;
-                 out["n_epochs"] = result.n_epochs;
-                 out["converged"] = result.converged;
-                 out["diverged"] = result.diverged;
-                 out["interrupted"] = result.interrupted;
-                 out["gradient_norm"] = result.gradient_norm;
-                 out["train_loss"] = result.train_loss;
-                 out["train_cost"] = result.train_cost;
-                 return out;
+                 return train_result_to_dict(result);
              },
              py::arg("X").noconvert(), py::arg("targets"), py::arg("sample_weight"), py::arg("batch_size"),
              py::arg("max_epochs"), py::arg("tol"), py::arg("n_iter_no_change"), py::arg("learning_rate"),
-             py::arg("n_threads"), py::arg("callback") = py::none(),
+             py::arg("n_threads"), py::arg("callback") = py::none(), py::arg("X_val") = py::none(),
+             py::arg("targets_val") = py::none(), py::arg("sample_weight_val") = py::none(),
+             py::arg("early_stopping") = false, py::arg("schedule") = py::none(),
              "Train for up to max_epochs epochs and return a dict with n_epochs, converged, diverged, "
-             "interrupted, gradient_norm, train_loss and train_cost.");
+             "interrupted, stalled, best_epoch, gradient_norm, n_evaluations, train_loss, train_cost "
+             "and val_loss.");
 }
-
 // An update rule applied in place to a caller's parameter array, for tests and
 // for users who compute gradients in their own loop. The array is split into
 // segments of the given sizes; a step updates every segment or only the listed

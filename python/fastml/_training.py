@@ -6,6 +6,7 @@ the per-epoch history. This module turns that into a tqdm progress bar when
 ``max_epochs``, and an error when the cost became NaN or infinite.
 """
 
+import math
 import warnings
 
 from sklearn.exceptions import ConvergenceWarning
@@ -32,12 +33,16 @@ class ProgressBar:
             self._bar.close()
 
 
-def run_trainer(trainer, estimator, fit_arguments, *, max_epochs, verbose):
+def run_trainer(
+    trainer, estimator, fit_arguments, *, max_epochs, verbose, warn=True, stacklevel=4
+):
     """Call ``trainer.fit(**fit_arguments)`` and check how training ended.
 
-    Raises FloatingPointError when the cost became NaN or infinite, and warns
-    with a ConvergenceWarning when ``max_epochs`` ran out before the cost
-    stopped improving by ``tol``. Returns the trainer's result dict.
+    Raises FloatingPointError when the cost became NaN or infinite. With
+    ``warn``, issues a ConvergenceWarning when ``max_epochs`` ran out before
+    a stopping rule was met, or when L-BFGS could not decrease the cost any
+    further. ``stacklevel`` is passed to ``warnings.warn`` and should point
+    at the caller's call to ``fit``. Returns the trainer's result dict.
     """
     name = type(estimator).__name__
     progress = ProgressBar(max_epochs, name, enabled=bool(verbose))
@@ -47,14 +52,29 @@ def run_trainer(trainer, estimator, fit_arguments, *, max_epochs, verbose):
         progress.close()
 
     if result["diverged"]:
-        epoch = result["n_epochs"]
+        costs = result["train_cost"]
+        if math.isfinite(costs[-1]):
+            what = f"rose from {costs[0]:.6g} to {costs[-1]:.6g} over {len(costs)} epochs"
+        else:
+            what = f"became {costs[-1]} at epoch {len(costs)}"
         raise FloatingPointError(
-            f"{name}: the training cost became {result['train_cost'][-1]} at epoch "
-            f"{epoch}, so training stopped and the model was left as before fit. "
-            f"Use a smaller learning_rate (now {estimator.learning_rate!r}) or "
-            "standardize the features."
+            f"{name}: the training cost {what}, so training stopped and the model "
+            f"was left as before fit. Use a smaller learning_rate (now "
+            f"{fit_arguments['learning_rate']!r}) or standardize the features."
         )
-    if not result["converged"] and not result["interrupted"]:
+    if not warn or result["converged"] or result["interrupted"]:
+        return result
+    if result["stalled"]:
+        warnings.warn(
+            f"{name}: the L-BFGS line search found no step that lowers the training "
+            f"cost {result['train_cost'][-1]:.6g} at epoch {result['n_epochs']}, while "
+            f"the gradient norm is {result['gradient_norm']:.3g}. The cost is at the "
+            "rounding limit of the input dtype: use float64 input, standardize the "
+            "features, or raise tol.",
+            ConvergenceWarning,
+            stacklevel=stacklevel,
+        )
+    else:
         warnings.warn(
             f"{name} did not converge in max_epochs={max_epochs} epochs: the last "
             f"training cost was {result['train_cost'][-1]:.6g} and the gradient norm "
@@ -62,6 +82,6 @@ def run_trainer(trainer, estimator, fit_arguments, *, max_epochs, verbose):
             "learning_rate if the cost falls slowly, raise tol, or standardize the "
             "features.",
             ConvergenceWarning,
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
     return result
