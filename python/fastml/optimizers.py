@@ -35,7 +35,24 @@ import numbers
 import numpy as np
 
 from . import _core
-from ._params import InstanceOf, Interval, Options, validate_params
+from ._configurable import (
+    BOOL,
+    NON_NEGATIVE,
+    POSITIVE,
+    UNIT_HALF_OPEN,
+    UNIT_OPEN,
+    Configurable,
+)
+from ._params import validate_params
+from ._schedules import (
+    SCHEDULE_NAMES,
+    ConstantSchedule,
+    CosineDecay,
+    ExponentialDecay,
+    InverseTimeDecay,
+    StepDecay,
+    resolve_schedule,
+)
 
 __all__ = [
     "SGD",
@@ -50,56 +67,14 @@ __all__ = [
     "ExponentialDecay",
     "InverseTimeDecay",
     "CosineDecay",
+    "OPTIMIZER_NAMES",
+    "SCHEDULE_NAMES",
     "resolve_optimizer",
     "resolve_schedule",
 ]
 
-_POSITIVE = Interval(numbers.Real, 0, None, closed="neither")
-_NON_NEGATIVE = Interval(numbers.Real, 0, None)
-_UNIT_HALF_OPEN = Interval(numbers.Real, 0, 1, closed="left")
-_UNIT_OPEN = Interval(numbers.Real, 0, 1, closed="neither")
-_BOOL = InstanceOf(bool, np.bool_, description="a bool")
 
-
-class _Configurable:
-    """Validated hyperparameters that become a config dict for the C++ core."""
-
-    _parameter_constraints = {}
-
-    def _parameter_names(self):
-        return list(self._parameter_constraints)
-
-    def get_config(self):
-        """Return the hyperparameters as a dict of the C++ config fields."""
-        config = {"name": self.name}
-        for param in self._parameter_names():
-            config[param] = _plain_number(getattr(self, param))
-        return config
-
-    def __repr__(self):
-        args = ", ".join(f"{p}={getattr(self, p)!r}" for p in self._parameter_names())
-        return f"{type(self).__name__}({args})"
-
-    def __eq__(self, other):
-        return type(self) is type(other) and vars(self) == vars(other)
-
-    def __hash__(self):
-        return hash((type(self), tuple(sorted(vars(self).items()))))
-
-
-def _plain_number(value):
-    """Return ``value`` as a Python int or float, so config dicts compare simply."""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    return float(value)
-
-
-# Update rules
-
-
-class _UpdateRule(_Configurable):
+class _UpdateRule(Configurable):
     """Base of the update rules: a learning rate and the rule's state layout."""
 
     def make_stepper(self, segment_sizes, dtype=np.float64):
@@ -158,9 +133,9 @@ class SGD(_UpdateRule):
     """
 
     _parameter_constraints = {
-        "learning_rate": [_POSITIVE],
-        "momentum": [_UNIT_HALF_OPEN],
-        "nesterov": [_BOOL],
+        "learning_rate": [POSITIVE],
+        "momentum": [UNIT_HALF_OPEN],
+        "nesterov": [BOOL],
     }
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
@@ -208,18 +183,17 @@ class Momentum(SGD):
     """
 
     _parameter_constraints = {
-        "learning_rate": [_POSITIVE],
-        "momentum": [_UNIT_OPEN],
-        "nesterov": [_BOOL],
+        "learning_rate": [POSITIVE],
+        "momentum": [UNIT_OPEN],
+        "nesterov": [BOOL],
     }
 
     def __init__(self, learning_rate=0.01, momentum=0.9):
         super().__init__(learning_rate=learning_rate, momentum=momentum)
 
     def __repr__(self):
-        return (
-            f"Momentum(learning_rate={self.learning_rate!r}, momentum={self.momentum!r})"
-        )
+        rate, momentum = self.learning_rate, self.momentum
+        return f"Momentum(learning_rate={rate!r}, momentum={momentum!r})"
 
 
 class Nesterov(SGD):
@@ -244,9 +218,8 @@ class Nesterov(SGD):
         super().__init__(learning_rate=learning_rate, momentum=momentum, nesterov=True)
 
     def __repr__(self):
-        return (
-            f"Nesterov(learning_rate={self.learning_rate!r}, momentum={self.momentum!r})"
-        )
+        rate, momentum = self.learning_rate, self.momentum
+        return f"Nesterov(learning_rate={rate!r}, momentum={momentum!r})"
 
 
 class AdaGrad(_UpdateRule):
@@ -268,12 +241,14 @@ class AdaGrad(_UpdateRule):
 
     name = "adagrad"
     _parameter_constraints = {
-        "learning_rate": [_POSITIVE],
-        "epsilon": [_POSITIVE],
-        "initial_accumulator_value": [_NON_NEGATIVE],
+        "learning_rate": [POSITIVE],
+        "epsilon": [POSITIVE],
+        "initial_accumulator_value": [NON_NEGATIVE],
     }
 
-    def __init__(self, learning_rate=0.01, epsilon=1e-10, initial_accumulator_value=0.0):
+    def __init__(
+        self, learning_rate=0.01, epsilon=1e-10, initial_accumulator_value=0.0
+    ):
         self.learning_rate = learning_rate
         self.epsilon = epsilon
         self.initial_accumulator_value = initial_accumulator_value
@@ -281,7 +256,10 @@ class AdaGrad(_UpdateRule):
 
 
 class RMSprop(_UpdateRule):
-    """RMSprop: ``v <- rho * v + (1 - rho) * g^2``, ``w <- w - lr * g / (sqrt(v) + epsilon)``.
+    """RMSprop: a running mean of squared gradients scales each step.
+
+    ``v <- rho * v + (1 - rho) * g^2``, then
+    ``w <- w - lr * g / (sqrt(v) + epsilon)``.
 
     ``v`` starts at 0. This is ``torch.optim.RMSprop`` (not centered, no
     momentum), whose ``alpha`` is ``rho`` here. Epsilon is added after the
@@ -299,9 +277,9 @@ class RMSprop(_UpdateRule):
 
     name = "rmsprop"
     _parameter_constraints = {
-        "learning_rate": [_POSITIVE],
-        "rho": [_UNIT_HALF_OPEN],
-        "epsilon": [_POSITIVE],
+        "learning_rate": [POSITIVE],
+        "rho": [UNIT_HALF_OPEN],
+        "epsilon": [POSITIVE],
     }
 
     def __init__(self, learning_rate=0.01, rho=0.99, epsilon=1e-8):
@@ -338,10 +316,10 @@ class Adam(_UpdateRule):
 
     name = "adam"
     _parameter_constraints = {
-        "learning_rate": [_POSITIVE],
-        "beta1": [_UNIT_HALF_OPEN],
-        "beta2": [_UNIT_HALF_OPEN],
-        "epsilon": [_POSITIVE],
+        "learning_rate": [POSITIVE],
+        "beta1": [UNIT_HALF_OPEN],
+        "beta2": [UNIT_HALF_OPEN],
+        "epsilon": [POSITIVE],
     }
 
     def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8):
@@ -378,11 +356,16 @@ class AdamW(Adam):
     name = "adamw"
     _parameter_constraints = {
         **Adam._parameter_constraints,
-        "weight_decay": [_NON_NEGATIVE],
+        "weight_decay": [NON_NEGATIVE],
     }
 
     def __init__(
-        self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8, weight_decay=0.01
+        self,
+        learning_rate=0.001,
+        beta1=0.9,
+        beta2=0.999,
+        epsilon=1e-8,
+        weight_decay=0.01,
     ):
         self.weight_decay = weight_decay
         super().__init__(
@@ -434,181 +417,9 @@ def resolve_optimizer(optimizer, learning_rate):
     if optimizer not in _RULES_BY_NAME:
         names = ", ".join(repr(name) for name in OPTIMIZER_NAMES)
         raise ValueError(f"optimizer must be one of {names}; got {optimizer!r}.")
-    if not _POSITIVE.accepts(learning_rate):
+    if not POSITIVE.accepts(learning_rate):
         raise ValueError(
             f"learning_rate must be a finite float > 0 with optimizer={optimizer!r}; "
             f"got {learning_rate!r}."
         )
     return _RULES_BY_NAME[optimizer](learning_rate=learning_rate).get_config()
-
-
-# Learning-rate schedules
-
-
-class _Schedule(_Configurable):
-    """Base of the schedules: a per-epoch factor on the base learning rate."""
-
-    def learning_rate_at(self, base_rate, epoch):
-        """Return the learning rate of epoch ``epoch`` (0 for the first)."""
-        return _core.scheduled_learning_rate(base_rate, epoch, **self.get_config())
-
-
-class ConstantSchedule(_Schedule):
-    """The base rate in every epoch."""
-
-    name = "constant"
-
-    def __init__(self):
-        pass
-
-
-class StepDecay(_Schedule):
-    """``lr0 * gamma ** (epoch // step_size)``, as ``torch.optim.lr_scheduler.StepLR``.
-
-    Parameters
-    ----------
-    step_size : int >= 1, default=10
-        Epochs between two decays.
-    gamma : float in (0, 1], default=0.1
-        Factor applied at each decay.
-    """
-
-    name = "step"
-    _parameter_constraints = {
-        "step_size": [Interval(numbers.Integral, 1, 2**31 - 1)],
-        "gamma": [Interval(numbers.Real, 0, 1, closed="right")],
-    }
-
-    def __init__(self, step_size=10, gamma=0.1):
-        self.step_size = step_size
-        self.gamma = gamma
-        validate_params(self)
-
-
-class ExponentialDecay(_Schedule):
-    """``lr0 * gamma ** epoch``, as ``torch.optim.lr_scheduler.ExponentialLR``.
-
-    Parameters
-    ----------
-    gamma : float in (0, 1], default=0.95
-        Factor applied every epoch.
-    """
-
-    name = "exponential"
-    _parameter_constraints = {"gamma": [Interval(numbers.Real, 0, 1, closed="right")]}
-
-    def __init__(self, gamma=0.95):
-        self.gamma = gamma
-        validate_params(self)
-
-
-class InverseTimeDecay(_Schedule):
-    """``lr0 / (1 + decay_rate * epoch)``.
-
-    Parameters
-    ----------
-    decay_rate : float >= 0, default=0.1
-        Growth per epoch of the divisor; after ``1 / decay_rate`` epochs the
-        rate is halved.
-    """
-
-    name = "inverse_time"
-    _parameter_constraints = {"decay_rate": [_NON_NEGATIVE]}
-
-    def __init__(self, decay_rate=0.1):
-        self.decay_rate = decay_rate
-        validate_params(self)
-
-
-class CosineDecay(_Schedule):
-    """Cosine annealing from the base rate ``lr0`` to ``min_learning_rate``.
-
-    The rate of epoch ``e`` is
-    ``min_lr + (lr0 - min_lr) * (1 + cos(pi * e / t_max)) / 2`` up to
-    ``e = t_max``, as ``torch.optim.lr_scheduler.CosineAnnealingLR``, and
-    ``min_lr`` after it (PyTorch's rate would rise again).
-
-    Parameters
-    ----------
-    t_max : int >= 1 or None, default=None
-        Epochs of the decay. None uses the estimator's ``max_epochs``.
-    min_learning_rate : float >= 0, default=0.0
-        Final rate; it must not exceed the base rate.
-    """
-
-    name = "cosine"
-    _parameter_constraints = {
-        "t_max": [Options(None), Interval(numbers.Integral, 1, 2**31 - 1)],
-        "min_learning_rate": [_NON_NEGATIVE],
-    }
-
-    def __init__(self, t_max=None, min_learning_rate=0.0):
-        self.t_max = t_max
-        self.min_learning_rate = min_learning_rate
-        validate_params(self)
-
-    def get_config(self):
-        """Return the C++ config dict; raise ValueError while t_max is None."""
-        if self.t_max is None:
-            raise ValueError(
-                "CosineDecay: t_max is None, so the schedule needs the number of "
-                "epochs; pass t_max, or let the estimator resolve it from max_epochs."
-            )
-        return super().get_config()
-
-    def with_t_max(self, t_max):
-        """Return a copy whose t_max is ``t_max`` where this one has None."""
-        if self.t_max is not None:
-            return self
-        return CosineDecay(t_max=t_max, min_learning_rate=self.min_learning_rate)
-
-
-_SCHEDULES_BY_NAME = {
-    "constant": ConstantSchedule,
-    "step": StepDecay,
-    "exponential": ExponentialDecay,
-    "inverse_time": InverseTimeDecay,
-    "cosine": CosineDecay,
-}
-SCHEDULE_NAMES = tuple(_SCHEDULES_BY_NAME)
-
-
-def resolve_schedule(schedule, max_epochs=None):
-    """Turn an estimator's ``schedule`` argument into a C++ config dict.
-
-    Parameters
-    ----------
-    schedule : None, str or schedule object
-        None (the constant schedule), one of ``SCHEDULE_NAMES`` with its
-        default parameters, or an instance of a schedule class.
-    max_epochs : int >= 1 or None, default=None
-        The estimator's epoch limit, used as ``t_max`` by a cosine schedule
-        whose ``t_max`` is None (including the name "cosine").
-
-    Returns
-    -------
-    config : dict
-        ``{"name": ..., <the schedule's parameters>}`` with the field names
-        of the C++ ``ScheduleConfig``.
-    """
-    if schedule is None:
-        schedule = ConstantSchedule()
-    elif isinstance(schedule, str):
-        if schedule not in _SCHEDULES_BY_NAME:
-            names = ", ".join(repr(name) for name in SCHEDULE_NAMES)
-            raise ValueError(f"schedule must be None or one of {names}; got {schedule!r}.")
-        schedule = _SCHEDULES_BY_NAME[schedule]()
-    elif not isinstance(schedule, _Schedule):
-        raise TypeError(
-            "schedule must be None, a name or an object from fastml.optimizers; "
-            f"got {schedule!r} of type {type(schedule).__name__}."
-        )
-    if isinstance(schedule, CosineDecay) and schedule.t_max is None:
-        if max_epochs is None:
-            raise ValueError(
-                "CosineDecay: t_max is None and no max_epochs was given; "
-                "pass t_max=<number of epochs>."
-            )
-        schedule = schedule.with_t_max(int(max_epochs))
-    return schedule.get_config()
-

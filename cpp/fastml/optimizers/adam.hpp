@@ -13,10 +13,9 @@
 // sqrt(v_hat) is computed as sqrt(v) / sqrt(1 - beta2^t), as PyTorch does, so
 // v itself is never scaled up towards overflow. A gradient whose square
 // overflows (|g| above about 1.8e19 in float32, 1.3e154 in float64) makes v
-// infinite; m / inf is then a zero step rather than NaN.
-// NOTE: a gradient within rounding of the largest finite value can round m to
-// infinity as well, and inf / inf gives NaN. Gradients of 1e30 (float32) and
-// 1e300 (float64) are tested; the last few ulps below the maximum are not.
+// infinite; m / inf is then a zero step rather than NaN. m stays finite,
+// because it is a weighted mean of finite gradients (tested up to the largest
+// finite value in both precisions).
 #pragma once
 
 #include <cmath>
@@ -58,10 +57,13 @@ public:
         Eigen::Map<const ArrayX<T>> g(grad + begin, n);
         auto m = first_moment_.segment(begin, n);
         auto v = second_moment_.segment(begin, n);
+        // 1 - beta is formed in double: in float32, 1 - 0.999f is off by 1e-5
+        // relative, which would show in every early step.
         const T b1 = T(beta1_), b2 = T(beta2_);
+        const T one_minus_b1 = T(1.0 - beta1_), one_minus_b2 = T(1.0 - beta2_);
 
-        m = b1 * m + (T(1) - b1) * g;
-        v = b2 * v + (T(1) - b2) * g.square();
+        m = b1 * m + one_minus_b1 * g;
+        v = b2 * v + one_minus_b2 * g.square();
         w -= step_size * (m / (v.sqrt() / sqrt_correction2 + T(epsilon_)));
     }
 

@@ -31,8 +31,11 @@ public:
         auto b = velocity_.segment(begin, n);
         const T mu = T(momentum_);
 
+        // lr is applied to each term before the sum: g + mu * b overflows for
+        // gradients near the largest finite value, and an infinite step
+        // followed by one of the other sign would turn w into inf - inf = NaN.
         b = mu * b + g;
-        w -= T(learning_rate) * (g + mu * b);
+        w -= T(learning_rate) * g + T(learning_rate * momentum_) * b;
     }
 
     const ArrayX<T>& velocity() const { return velocity_; }

@@ -31,9 +31,9 @@ public:
         Eigen::Map<ArrayX<T>> w(params + begin, n);
         Eigen::Map<const ArrayX<T>> g(grad + begin, n);
         auto v = mean_square_.segment(begin, n);
-        const T rho = T(rho_);
+        const T rho = T(rho_), one_minus_rho = T(1.0 - rho_);
 
-        v = rho * v + (T(1) - rho) * g.square();
+        v = rho * v + one_minus_rho * g.square();
         w -= T(learning_rate) * g / (v.sqrt() + T(epsilon_));
     }
 
