@@ -1,8 +1,8 @@
 """Learning-rate schedules, evaluated once per epoch by the C++ core.
 
-The rate of epoch ``e`` (0 for the first) is the rate a
+The rate of epoch ``e`` (0 for the first) is the rate that a
 ``torch.optim.lr_scheduler`` gives after ``e`` calls of ``scheduler.step()``,
-one at the end of each epoch; every step of epoch ``e`` uses it.
+one at the end of each epoch. Every step of epoch ``e`` uses that rate.
 """
 
 import numbers

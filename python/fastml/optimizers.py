@@ -22,12 +22,15 @@ stepped at the end of every epoch: epoch 0 uses the base rate and every
 step of epoch ``e`` uses the rate for ``e``. The base rate is the learning
 rate chosen by the rule above.
 
-To step your own parameters, build a stepper from an update rule::
+To step your own float64 parameter array ``w`` in place, build a stepper
+from an update rule and pass the rate of each step::
 
     opt = Adam(learning_rate=0.01)
+    schedule = CosineDecay(t_max=n_epochs)
     stepper = opt.make_stepper([w.size])
     for epoch in range(n_epochs):
-        stepper.step(w, gradient(w), opt.learning_rate)
+        rate = schedule.learning_rate_at(opt.learning_rate, epoch)
+        stepper.step(w, gradient(w), rate)
 """
 
 import numbers
