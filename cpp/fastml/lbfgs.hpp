@@ -43,11 +43,21 @@ public:
 
     Index n_evaluations() const { return n_evaluations_; }
 
+    enum class Status {
+        kMoved,      // (x, f, grad) moved to the accepted point
+        kConverged,  // the predicted decrease is below the rounding of f
+        kStalled,    // no trial step decreased f
+    };
+
     // Moves (x, f, grad) to a point satisfying the strong Wolfe conditions,
     // or to the lowest point with sufficient decrease found by the line
-    // search. Returns false, leaving x unchanged, when no trial step
-    // decreased f: the cost cannot be reduced further at this precision.
-    bool iterate(Vector<double>& x, double& f, Vector<double>& grad, const LbfgsObjective& objective) {
+    // search. `relative_precision` is the relative rounding error of f (a
+    // few machine epsilons of the type the objective computes in): when the
+    // decrease predicted along the direction, |g.d|, is below it, no step
+    // can be measured and x is left as it is.
+    Status iterate(Vector<double>& x, double& f, Vector<double>& grad, const LbfgsObjective& objective,
+                   double relative_precision) {
+        const double resolution = relative_precision * std::max(std::abs(f), 1.0);
         Vector<double> direction = descent_direction(grad);
         double slope = grad.dot(direction);
         if (!(slope < 0)) {
@@ -56,14 +66,14 @@ public:
             clear_history();
             direction = -grad;
             slope = -grad.squaredNorm();
-            if (!(slope < 0)) return false;
         }
+        if (!(slope < -resolution)) return Status::kConverged;
         // Without history the direction is the raw gradient, whose scale is
         // arbitrary; a first step of unit length keeps the trial point near x.
         const double first_step = steps_.empty() ? 1.0 / std::max(1.0, direction.norm()) : 1.0;
 
         Trial accepted;
-        if (!line_search(x, f, direction, slope, first_step, objective, accepted)) return false;
+        if (!line_search(x, f, direction, slope, first_step, objective, accepted)) return Status::kStalled;
 
         const Vector<double> step = accepted.step * direction;
         Vector<double> gradient_change = accepted.grad - grad;
@@ -71,7 +81,7 @@ public:
         x += step;
         f = accepted.value;
         grad = accepted.grad;
-        return true;
+        return Status::kMoved;
     }
 
 private:

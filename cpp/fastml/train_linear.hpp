@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <random>
@@ -376,21 +377,29 @@ private:
         const double start_loss = lbfgs_cost_ - penalty_.value(lbfgs_x_.data(), model_.n_coef());
         lbfgs_previous_cost_ = lbfgs_cost_;
         const Index evaluations_before = lbfgs_->n_evaluations();
-        const bool moved = lbfgs_->iterate(lbfgs_x_, lbfgs_cost_, lbfgs_grad_,
-                                           bind_objective(data, mean_weight, options.n_threads));
+        const Lbfgs::Status status =
+            lbfgs_->iterate(lbfgs_x_, lbfgs_cost_, lbfgs_grad_, bind_objective(data, mean_weight, options.n_threads),
+                            kRelativePrecision);
         result.n_evaluations += lbfgs_->n_evaluations() - evaluations_before;
         params_ = lbfgs_x_.template cast<T>().array();
         result.gradient_norm = lbfgs_grad_.norm();
-        result.stalled = !moved;
+        result.stalled = status == Lbfgs::Status::kStalled;
+        lbfgs_at_precision_ = status == Lbfgs::Status::kConverged;
         return start_loss;
     }
 
-    // The relative cost change of the last L-BFGS iteration fell below 64
-    // machine epsilons of T, the rounding level of the cost.
+    // Relative rounding level of the cost: 64 machine epsilons of T, the
+    // factor scikit-learn 1.9 (linear_model/_logistic.py) passes to SciPy's
+    // L-BFGS-B as ftol.
+    static constexpr double kRelativePrecision = 64 * double(std::numeric_limits<T>::epsilon());
+
+    // The last L-BFGS iteration changed the cost by less than its rounding
+    // level, or predicted a decrease below it.
     bool lbfgs_cost_settled() const {
+        if (lbfgs_at_precision_) return true;
         const double change = lbfgs_previous_cost_ - lbfgs_cost_;
         const double scale = std::max({std::abs(lbfgs_previous_cost_), std::abs(lbfgs_cost_), 1.0});
-        return change <= 64 * double(std::numeric_limits<T>::epsilon()) * scale;
+        return change <= kRelativePrecision * scale;
     }
 
     LinearModel<T> model_;
@@ -410,6 +419,7 @@ private:
     std::optional<Lbfgs> lbfgs_;
     Vector<double> lbfgs_x_, lbfgs_grad_;
     double lbfgs_cost_ = 0, lbfgs_previous_cost_ = 0, lbfgs_loss_ = 0;
+    bool lbfgs_at_precision_ = false;
 };
 
 }  // namespace fastml
