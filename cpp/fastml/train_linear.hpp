@@ -161,7 +161,15 @@ public:
                 result.diverged = true;
                 break;
             }
-            if (result.stalled) break;
+            if (result.stalled) {
+                // float32 costs are sums of float32 losses, so near the optimum
+                // no trial step lowers them and the line search stalls: that
+                // is where float32 L-BFGS ends. In float64 the
+                // predicted-decrease test stops first, so a stall there is
+                // reported as not converged.
+                result.converged = sizeof(T) == sizeof(float);
+                break;
+            }
             if (validation != nullptr) result.val_loss.push_back(mean_loss(*validation, options.n_threads));
             if (callback && !callback(EpochReport{epoch, loss, cost})) {
                 result.interrupted = true;
@@ -388,10 +396,10 @@ private:
         return start_loss;
     }
 
-    // Relative rounding level of the cost: 64 machine epsilons of T, the
-    // factor scikit-learn 1.9 (linear_model/_logistic.py) passes to SciPy's
-    // L-BFGS-B as ftol.
-    static constexpr double kRelativePrecision = 64 * double(std::numeric_limits<T>::epsilon());
+    // Relative rounding level of the cost, which is summed in float64 for
+    // both dtypes: 64 machine epsilons of float64, the ftol that
+    // scikit-learn 1.9 (linear_model/_logistic.py) passes to SciPy's L-BFGS-B.
+    static constexpr double kRelativePrecision = 64 * std::numeric_limits<double>::epsilon();
 
     // The last L-BFGS iteration changed the cost by less than its rounding
     // level, or predicted a decrease below it.
