@@ -62,7 +62,7 @@ using EpochCallback = std::function<bool(const EpochReport&)>;
 struct TrainResult {
     int n_epochs = 0;
     bool converged = false;
-    bool diverged = false;     // NaN or infinite cost or parameters, or a cost that rose and stayed up
+    bool diverged = false;     // NaN or infinite cost or parameters, or a cost that rose past twice its start
     bool interrupted = false;  // the callback returned false
     bool stalled = false;      // L-BFGS: no trial step decreased the cost
     int best_epoch = -1;       // early stopping: the epoch whose parameters were kept
@@ -176,9 +176,10 @@ public:
                 break;
             }
             if (monitor.should_stop(*this, result, epoch, batch == n)) {
-                // A cost that stopped improving above where it started has
-                // run away (a learning rate too large), not converged.
-                result.diverged = !options.early_stopping && cost > result.train_cost.front();
+                // A cost that stopped improving at more than twice where it
+                // started has run away (a learning rate too large). Mini-batch
+                // noise around an early optimum stays well below that factor.
+                result.diverged = !options.early_stopping && cost > 2 * result.train_cost.front();
                 result.converged = !result.diverged;
                 break;
             }
