@@ -262,10 +262,14 @@ private:
         return scheduled_learning_rate(options.schedule, options.learning_rate, epochs_done_);
     }
 
-    // Allocates the gather buffers of one mini-batch; full batches read X in place.
+    // Allocates the gather buffers of one mini-batch; full batches read X in
+    // place. The permutation carries over between calls on data of the same
+    // size, so epochs split across calls shuffle as one call would.
     void prepare_batches(const LinearRows<T>& data, Index batch) {
-        permutation_.resize(data.n_rows);
-        for (Index i = 0; i < data.n_rows; ++i) permutation_[i] = i;
+        if (Index(permutation_.size()) != data.n_rows) {
+            permutation_.resize(data.n_rows);
+            for (Index i = 0; i < data.n_rows; ++i) permutation_[i] = i;
+        }
         if (batch == data.n_rows) return;
         const Index d = model_.n_features();
         const Index k = model_.n_outputs();
