@@ -51,6 +51,8 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
         of 10 pairs) or a first-order rule: "sgd", "momentum", "nesterov",
         "adagrad", "rmsprop", "adam", "adamw", or an object from
         :mod:`fastml.optimizers`, whose own learning rate then applies.
+        "lbfgs" reaches scikit-learn's lbfgs optimum in about as many
+        iterations and needs no learning rate.
     learning_rate : float > 0, default=0.01
         Step size of a first-order optimizer given by name; unused by
         "lbfgs".
@@ -271,8 +273,13 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
         return logits[:, 0] if logits.shape[1] == 1 else logits
 
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
-        logits = self.decision_function(X)
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order.
+
+        Probabilities are float64 for every input dtype: float32 rounds
+        1 - 1e-8 to 1, which would make them disagree with
+        ``predict_log_proba`` for confident predictions.
+        """
+        logits = self._float64_logits(X)
         if logits.ndim == 1:
             # Both columns from the logit, so the smaller probability keeps its
             # precision instead of being computed as 1 - p.
@@ -280,11 +287,14 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
         return _core.softmax(logits)
 
     def predict_log_proba(self, X):
-        """Log class probabilities, computed from the logits without taking log(p)."""
-        logits = self.decision_function(X)
+        """Log class probabilities in float64, computed from the logits without taking log(p)."""
+        logits = self._float64_logits(X)
         if logits.ndim == 1:
             return np.stack([_core.log_sigmoid(-logits), _core.log_sigmoid(logits)], axis=1)
         return _core.log_softmax(logits)
+
+    def _float64_logits(self, X):
+        return np.ascontiguousarray(self.decision_function(X), dtype=np.float64)
 
     def predict(self, X):
         """Predicted labels, values of ``classes_``."""
