@@ -4,7 +4,16 @@ import math
 
 from fastml._demo_linear import optimizer_report
 
-OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "lbfgs"]
+OPTIMIZERS = [
+    "sgd",
+    "momentum",
+    "nesterov",
+    "adagrad",
+    "rmsprop",
+    "adam",
+    "adamw",
+    "lbfgs",
+]
 
 
 def test_optimizer_report_rows():

@@ -28,7 +28,9 @@ def penalized_cost(coef, intercept, X, y, alpha):
     return loss + 0.5 * alpha * np.sum(coef**2)
 
 
-@pytest.mark.parametrize("loader", [load_breast_cancer, load_digits], ids=["breast_cancer", "digits"])
+@pytest.mark.parametrize(
+    "loader", [load_breast_cancer, load_digits], ids=["breast_cancer", "digits"]
+)
 def test_lbfgs_matches_sklearn_optimum(loader):
     sklearn_linear_model = pytest.importorskip("sklearn.linear_model")
     X, y = standardized(loader)
@@ -36,7 +38,9 @@ def test_lbfgs_matches_sklearn_optimum(loader):
     # C * n is the mean loss plus alpha / 2 * ||w||^2 with alpha = 1 / (C * n).
     C = 1.0
     alpha = 1.0 / (C * len(y))
-    reference = sklearn_linear_model.LogisticRegression(C=C, tol=1e-6, max_iter=5000).fit(X, y)
+    reference = sklearn_linear_model.LogisticRegression(
+        C=C, tol=1e-6, max_iter=5000
+    ).fit(X, y)
     estimator = LogisticRegression(penalty="l2", alpha=alpha, tol=1e-6).fit(X, y)
 
     expected = penalized_cost(reference.coef_, reference.intercept_, X, y, alpha)
@@ -48,7 +52,9 @@ def test_lbfgs_matches_sklearn_optimum(loader):
     assert estimator.n_iter_ <= 1.25 * reference.n_iter_[0] + 5
 
 
-@pytest.mark.parametrize("loader", [load_breast_cancer, load_digits], ids=["breast_cancer", "digits"])
+@pytest.mark.parametrize(
+    "loader", [load_breast_cancer, load_digits], ids=["breast_cancer", "digits"]
+)
 def test_lbfgs_float32_reaches_float64_cost(loader):
     X, y = standardized(loader)
     alpha = 1.0 / len(y)
@@ -63,12 +69,23 @@ def test_lbfgs_float32_reaches_float64_cost(loader):
 def test_lbfgs_iteration_is_one_pass():
     X, y = standardized(load_breast_cancer)
     trainer = _core.LinearTrainer64(
-        n_features=X.shape[1], n_outputs=1, loss="logistic", fit_intercept=True,
-        optimizer={"name": "lbfgs"}, alpha=1.0 / len(y),
+        n_features=X.shape[1],
+        n_outputs=1,
+        loss="logistic",
+        fit_intercept=True,
+        optimizer={"name": "lbfgs"},
+        alpha=1.0 / len(y),
     )
     result = trainer.fit(
-        X, y.astype(np.float64), None, batch_size=0, max_epochs=1000, tol=1e-8,
-        n_iter_no_change=5, learning_rate=0.01, n_threads=1,
+        X,
+        y.astype(np.float64),
+        None,
+        batch_size=0,
+        max_epochs=1000,
+        tol=1e-8,
+        n_iter_no_change=5,
+        learning_rate=0.01,
+        n_threads=1,
     )
     assert result["converged"]
     # One pass at the start, then mostly one per iteration: the unit step
@@ -103,7 +120,8 @@ def test_lbfgs_warm_start_resumes_at_optimum():
 
 def test_lbfgs_separable_data_stays_finite():
     # Without a penalty, separable classes have no optimum: the weights grow
-    # until max_epochs, with logits far beyond the range of exp.
+    # until the cost change falls below its rounding level or max_epochs
+    # runs out, and nothing may overflow on the way.
     X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
     y = np.array([0, 0, 1, 1])
     estimator = LogisticRegression(penalty=None, max_epochs=200)
@@ -142,4 +160,6 @@ def test_lbfgs_sample_weight_equals_repetition():
     repeated_rows = np.repeat(np.arange(100), weights.astype(int))
     repeated = LogisticRegression(tol=1e-10).fit(X[repeated_rows], y[repeated_rows])
     np.testing.assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(weighted.intercept_, repeated.intercept_, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(
+        weighted.intercept_, repeated.intercept_, rtol=1e-6, atol=1e-8
+    )

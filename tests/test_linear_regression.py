@@ -47,7 +47,11 @@ def test_sklearn_estimator_checks(estimator, check):
 def test_full_batch_gd_reaches_least_squares():
     X, y = standardized_diabetes()
     estimator = LinearRegression(
-        optimizer="sgd", learning_rate=0.45, max_epochs=20000, tol=1e-14, n_iter_no_change=20
+        optimizer="sgd",
+        learning_rate=0.45,
+        max_epochs=20000,
+        tol=1e-14,
+        n_iter_no_change=20,
     )
     estimator.fit(X, y)
     coef, intercept = least_squares(X, y)
@@ -58,15 +62,21 @@ def test_full_batch_gd_reaches_least_squares():
     np.testing.assert_allclose(estimator.intercept_, intercept, rtol=1e-10)
 
 
-@pytest.mark.parametrize("dtype, coef_atol, intercept_atol", [(np.float64, 1e-8, 1e-8), (np.float32, 1e-4, 1e-3)])
+@pytest.mark.parametrize(
+    "dtype, coef_atol, intercept_atol",
+    [(np.float64, 1e-8, 1e-8), (np.float32, 1e-4, 1e-3)],
+)
 def test_badly_scaled_float32_matches_float64(dtype, coef_atol, intercept_atol):
-    # Features between 1000 and 10000: without centring, float32 gives an
-    # intercept near 1.975 instead of 2.
+    # Features between 1000 and 10000 make the intercept direction dominate
+    # an uncentred problem; centring inside the solver lets float32 reach
+    # the float64 solution.
     X = np.random.default_rng(0).integers(1000, 10000, (2000, 3)).astype(np.float64)
     y = 3 * X[:, 0] + X[:, 1] - 5 * X[:, 2] + 2
     estimator = LinearRegression(tol=1e-10).fit(X.astype(dtype), y.astype(dtype))
     assert estimator.coef_.dtype == dtype
-    np.testing.assert_allclose(estimator.coef_, [3.0, 1.0, -5.0], rtol=0, atol=coef_atol)
+    np.testing.assert_allclose(
+        estimator.coef_, [3.0, 1.0, -5.0], rtol=0, atol=coef_atol
+    )
     np.testing.assert_allclose(estimator.intercept_, 2.0, rtol=0, atol=intercept_atol)
 
 
@@ -76,7 +86,9 @@ def test_badly_scaled_data_with_sgd(dtype):
     # 2 / (largest eigenvalue of the centred covariance, about 6.8e6).
     X = np.random.default_rng(0).integers(1000, 10000, (2000, 3)).astype(np.float64)
     y = 3 * X[:, 0] + X[:, 1] - 5 * X[:, 2] + 2
-    estimator = LinearRegression(optimizer="sgd", learning_rate=2e-7, max_epochs=5000, tol=1e-8)
+    estimator = LinearRegression(
+        optimizer="sgd", learning_rate=2e-7, max_epochs=5000, tol=1e-8
+    )
     estimator.fit(X.astype(dtype), y.astype(dtype))
     np.testing.assert_allclose(estimator.coef_, [3.0, 1.0, -5.0], rtol=0, atol=1e-3)
     np.testing.assert_allclose(estimator.intercept_, 2.0, rtol=0, atol=1e-1)
@@ -91,11 +103,18 @@ def test_ridge_matches_sklearn():
         # Ridge(alpha=a) minimizes ||r||^2 + a ||w||^2, fastml 1/(2m) ||r||^2
         # + alpha / 2 ||w||^2: the same with alpha = a / m.
         estimator = LinearRegression(
-            penalty="l2", alpha=10.0 / m, optimizer=optimizer, learning_rate=0.3,
-            max_epochs=20000, tol=1e-12, n_iter_no_change=50,
+            penalty="l2",
+            alpha=10.0 / m,
+            optimizer=optimizer,
+            learning_rate=0.3,
+            max_epochs=20000,
+            tol=1e-12,
+            n_iter_no_change=50,
         ).fit(X, y)
         np.testing.assert_allclose(estimator.coef_, reference.coef_, rtol=0, atol=1e-4)
-        np.testing.assert_allclose(estimator.intercept_, reference.intercept_, rtol=0, atol=1e-4)
+        np.testing.assert_allclose(
+            estimator.intercept_, reference.intercept_, rtol=0, atol=1e-4
+        )
 
 
 @pytest.mark.parametrize("l1_ratio", [1.0, 0.5, 0.2])
@@ -113,11 +132,19 @@ def test_lasso_and_elastic_net_match_sklearn(optimizer, l1_ratio):
         )
     reference.fit(X, y)
     estimator = LinearRegression(
-        penalty="elasticnet", alpha=1.0, l1_ratio=l1_ratio, optimizer=optimizer,
-        learning_rate=0.1, max_epochs=50000, tol=1e-12, n_iter_no_change=50,
+        penalty="elasticnet",
+        alpha=1.0,
+        l1_ratio=l1_ratio,
+        optimizer=optimizer,
+        learning_rate=0.1,
+        max_epochs=50000,
+        tol=1e-12,
+        n_iter_no_change=50,
     ).fit(X, y)
     np.testing.assert_allclose(estimator.coef_, reference.coef_, rtol=0, atol=1e-4)
-    np.testing.assert_allclose(estimator.intercept_, reference.intercept_, rtol=0, atol=1e-4)
+    np.testing.assert_allclose(
+        estimator.intercept_, reference.intercept_, rtol=0, atol=1e-4
+    )
     np.testing.assert_array_equal(estimator.coef_ == 0, reference.coef_ == 0)
 
 

@@ -14,7 +14,16 @@ from scipy.special import expit, logsumexp, softmax
 from fastml import LinearRegression, LogisticRegression
 from fastml.optimizers import AdamW, ExponentialDecay, InverseTimeDecay
 
-OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "lbfgs"]
+OPTIMIZERS = [
+    "sgd",
+    "momentum",
+    "nesterov",
+    "adagrad",
+    "rmsprop",
+    "adam",
+    "adamw",
+    "lbfgs",
+]
 FIRST_ORDER = [name for name in OPTIMIZERS if name != "lbfgs"]
 PENALTIES = {None: 0.0, "l2": 0.0, "l1": 1.0, "elasticnet": 0.5}
 MODELS = ["squared", "logistic", "softmax"]
@@ -34,11 +43,17 @@ OPTIMIZER_SETTINGS = {
     "nesterov": dict(optimizer="nesterov", learning_rate=0.1),
     "adagrad": dict(optimizer="adagrad", learning_rate=0.5),
     "rmsprop": dict(
-        optimizer="rmsprop", learning_rate=0.01, schedule=InverseTimeDecay(0.01), n_iter_no_change=1000
+        optimizer="rmsprop",
+        learning_rate=0.01,
+        schedule=InverseTimeDecay(0.01),
+        n_iter_no_change=1000,
     ),
-    "adam": dict(optimizer="adam", learning_rate=0.05, schedule=ExponentialDecay(0.998)),
+    "adam": dict(
+        optimizer="adam", learning_rate=0.05, schedule=ExponentialDecay(0.998)
+    ),
     "adamw": dict(
-        optimizer=AdamW(learning_rate=0.05, weight_decay=0.0), schedule=ExponentialDecay(0.998)
+        optimizer=AdamW(learning_rate=0.05, weight_decay=0.0),
+        schedule=ExponentialDecay(0.998),
     ),
     "lbfgs": dict(optimizer="lbfgs"),
 }
@@ -110,7 +125,9 @@ def reference_optimum(model, penalty):
         t_next = (1 + np.sqrt(1 + 4 * t * t)) / 2
         coef_m = new_coef + (t - 1) / t_next * (new_coef - coef)
         intercept_m = new_intercept + (t - 1) / t_next * (new_intercept - intercept)
-        change = max(np.abs(new_coef - coef).max(), np.abs(new_intercept - intercept).max())
+        change = max(
+            np.abs(new_coef - coef).max(), np.abs(new_intercept - intercept).max()
+        )
         coef, intercept, t = new_coef, new_intercept, t_next
         if change < 1e-14:
             break
@@ -141,7 +158,9 @@ def test_reference_gradient_matches_finite_differences(model):
     rng = np.random.default_rng(0)
     coef = rng.normal(size=(n_outputs(model), 3))
     intercept = rng.normal(size=n_outputs(model))
-    _, grad_coef, grad_intercept = smooth_cost_and_gradient(model, X, y, coef, intercept, 0.3)
+    _, grad_coef, grad_intercept = smooth_cost_and_gradient(
+        model, X, y, coef, intercept, 0.3
+    )
     h = 1e-6
     for index in np.ndindex(coef.shape):
         shifted = coef.copy()
@@ -149,14 +168,18 @@ def test_reference_gradient_matches_finite_differences(model):
         up = smooth_cost_and_gradient(model, X, y, shifted, intercept, 0.3)[0]
         shifted[index] -= 2 * h
         down = smooth_cost_and_gradient(model, X, y, shifted, intercept, 0.3)[0]
-        np.testing.assert_allclose(grad_coef[index], (up - down) / (2 * h), rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(
+            grad_coef[index], (up - down) / (2 * h), rtol=1e-6, atol=1e-8
+        )
     for k in range(len(intercept)):
         shifted = intercept.copy()
         shifted[k] += h
         up = smooth_cost_and_gradient(model, X, y, coef, shifted, 0.3)[0]
         shifted[k] -= 2 * h
         down = smooth_cost_and_gradient(model, X, y, coef, shifted, 0.3)[0]
-        np.testing.assert_allclose(grad_intercept[k], (up - down) / (2 * h), rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(
+            grad_intercept[k], (up - down) / (2 * h), rtol=1e-6, atol=1e-8
+        )
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
@@ -171,8 +194,12 @@ def test_optimizer_reaches_known_optimum(model, penalty, optimizer):
         return
     estimator.fit(X, y)
 
-    expected_coef, expected_intercept = identifiable(model, *reference_optimum(model, penalty), penalty)
-    coef, intercept = identifiable(model, estimator.coef_, estimator.intercept_, penalty)
+    expected_coef, expected_intercept = identifiable(
+        model, *reference_optimum(model, penalty), penalty
+    )
+    coef, intercept = identifiable(
+        model, estimator.coef_, estimator.intercept_, penalty
+    )
     atol = ATOL.get(optimizer, DEFAULT_ATOL)
     np.testing.assert_allclose(coef, expected_coef, rtol=0, atol=atol)
     np.testing.assert_allclose(intercept, expected_intercept, rtol=0, atol=atol)
@@ -190,7 +217,9 @@ def test_intercept_not_penalized_logistic(optimizer):
     settings = dict(SETTLE, **OPTIMIZER_SETTINGS[optimizer])
     estimator = LogisticRegression(penalty="l2", alpha=1e5, **settings).fit(X, y)
     assert estimator.coef_[0, 0] == 0.0
-    np.testing.assert_allclose(estimator.intercept_[0], np.log(7 / 3), rtol=0, atol=1e-5)
+    np.testing.assert_allclose(
+        estimator.intercept_[0], np.log(7 / 3), rtol=0, atol=1e-5
+    )
 
 
 @pytest.mark.parametrize("penalty", ["l2", "l1", "elasticnet"])
@@ -201,7 +230,9 @@ def test_intercept_not_penalized_regression(penalty):
     X = rng.normal(size=(30, 2))
     y = 5.0 + 0.1 * rng.normal(size=30)
     optimizer = "lbfgs" if penalty == "l2" else "sgd"
-    estimator = LinearRegression(penalty=penalty, alpha=1e4, optimizer=optimizer, learning_rate=1e-5)
+    estimator = LinearRegression(
+        penalty=penalty, alpha=1e4, optimizer=optimizer, learning_rate=1e-5
+    )
     estimator.fit(X, y)
     if penalty == "l2":
         np.testing.assert_allclose(estimator.coef_, 0.0, rtol=0, atol=1e-5)
@@ -237,7 +268,9 @@ LASSO_Y = np.array([2.1, 1.9, -1.9, -2.1])
 def test_l1_gives_exact_zeros(optimizer):
     # (1/2n)||y - Xw - b||^2 + 0.2 ||w||_1 has the solution w = [1.8, 0], b = 0.
     settings = dict(SETTLE, **OPTIMIZER_SETTINGS[optimizer])
-    estimator = LinearRegression(penalty="l1", alpha=0.2, **settings).fit(LASSO_X, LASSO_Y)
+    estimator = LinearRegression(penalty="l1", alpha=0.2, **settings).fit(
+        LASSO_X, LASSO_Y
+    )
     assert estimator.coef_[1] == 0.0
     np.testing.assert_allclose(estimator.coef_[0], 1.8, rtol=0, atol=1e-5)
     np.testing.assert_allclose(estimator.intercept_, 0.0, rtol=0, atol=1e-5)
@@ -245,7 +278,11 @@ def test_l1_gives_exact_zeros(optimizer):
 
 ELASTIC_NET_CASES = [
     (optimizer, l1_ratio, expected)
-    for l1_ratio, expected in [(1.0, [1.8, 0.0]), (0.0, [5 / 3, 1 / 12]), (0.5, [19 / 11, 0.0])]
+    for l1_ratio, expected in [
+        (1.0, [1.8, 0.0]),
+        (0.0, [5 / 3, 1 / 12]),
+        (0.5, [19 / 11, 0.0]),
+    ]
     for optimizer in OPTIMIZERS
     # L-BFGS takes no L1 part; test_lbfgs_with_l1_lists_supported_optimizers
     # covers its error.
@@ -257,7 +294,9 @@ ELASTIC_NET_CASES = [
 def test_elastic_net_mixes_l1_and_l2(optimizer, l1_ratio, expected):
     # alpha * rho * ||w||_1 + alpha * (1 - rho) / 2 * ||w||^2 with alpha = 0.2.
     settings = dict(SETTLE, **OPTIMIZER_SETTINGS[optimizer])
-    estimator = LinearRegression(penalty="elasticnet", alpha=0.2, l1_ratio=l1_ratio, **settings)
+    estimator = LinearRegression(
+        penalty="elasticnet", alpha=0.2, l1_ratio=l1_ratio, **settings
+    )
     estimator.fit(LASSO_X, LASSO_Y)
     atol = ATOL.get(optimizer, 1e-5)
     np.testing.assert_allclose(estimator.coef_, expected, rtol=0, atol=atol)
@@ -278,8 +317,12 @@ def test_one_sgd_epoch_is_proximal_gradient_step(l1_ratio, dtype):
     X = X.astype(dtype)
     rate, alpha = 0.7, 0.3
     estimator = LogisticRegression(
-        penalty="elasticnet", alpha=alpha, l1_ratio=l1_ratio, optimizer="sgd",
-        learning_rate=rate, fit_intercept=False,
+        penalty="elasticnet",
+        alpha=alpha,
+        l1_ratio=l1_ratio,
+        optimizer="sgd",
+        learning_rate=rate,
+        fit_intercept=False,
     )
     estimator.partial_fit(X, y, classes=[0, 1])
     estimator.partial_fit(X, y)
@@ -293,14 +336,20 @@ def test_one_sgd_epoch_is_proximal_gradient_step(l1_ratio, dtype):
     step = w0 - rate * grad
     expected = np.sign(step) * np.maximum(np.abs(step) - rate * alpha * l1_ratio, 0)
     tolerance = 1e-12 if dtype == np.float64 else 1e-6
-    np.testing.assert_allclose(estimator.coef_, expected, rtol=tolerance, atol=tolerance)
+    np.testing.assert_allclose(
+        estimator.coef_, expected, rtol=tolerance, atol=tolerance
+    )
     np.testing.assert_array_equal(estimator.coef_ == 0, expected == 0)
 
 
 def test_history_cost_is_loss_plus_penalty():
     X, y = make_problem("logistic")
     estimator = LogisticRegression(
-        penalty="elasticnet", alpha=0.3, l1_ratio=0.4, optimizer="sgd", learning_rate=0.5,
+        penalty="elasticnet",
+        alpha=0.3,
+        l1_ratio=0.4,
+        optimizer="sgd",
+        learning_rate=0.5,
         fit_intercept=False,
     )
     estimator.partial_fit(X, y, classes=[0, 1])
@@ -310,7 +359,9 @@ def test_history_cost_is_loss_plus_penalty():
     loss, _, _ = smooth_cost_and_gradient("logistic", X, y, coef, np.zeros(1), 0.0)
     penalty = 0.3 * (0.4 * np.abs(coef).sum() + 0.6 / 2 * np.sum(coef**2))
     np.testing.assert_allclose(estimator.history_["train_loss"][-1], loss, rtol=1e-12)
-    np.testing.assert_allclose(estimator.history_["train_cost"][-1], loss + penalty, rtol=1e-12)
+    np.testing.assert_allclose(
+        estimator.history_["train_cost"][-1], loss + penalty, rtol=1e-12
+    )
 
 
 def test_lbfgs_with_l1_lists_supported_optimizers():

@@ -13,7 +13,16 @@ from fastml import LinearRegression, LogisticRegression
 from fastml.datasets import load_digits
 from fastml.linear_model._control import split_validation
 
-OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "lbfgs"]
+OPTIMIZERS = [
+    "sgd",
+    "momentum",
+    "nesterov",
+    "adagrad",
+    "rmsprop",
+    "adam",
+    "adamw",
+    "lbfgs",
+]
 
 
 def digits(n_samples=600):
@@ -38,8 +47,12 @@ def test_early_stopping_restores_best_epoch():
     X, y = digits()
     X_val, y_val = digits(1000)[0][600:], digits(1000)[1][600:]
     estimator = LogisticRegression(
-        optimizer="sgd", learning_rate=2.0, penalty=None, early_stopping=True,
-        n_iter_no_change=3, max_epochs=500,
+        optimizer="sgd",
+        learning_rate=2.0,
+        penalty=None,
+        early_stopping=True,
+        n_iter_no_change=3,
+        max_epochs=500,
     )
     estimator.fit(X, y, X_val=X_val, y_val=y_val)
     val_loss = estimator.history_["val_loss"]
@@ -47,15 +60,23 @@ def test_early_stopping_restores_best_epoch():
     assert estimator.best_epoch_ == int(np.argmin(val_loss))
     # The counter of epochs without an improvement larger than tol may have
     # started before the best epoch, so training stops within 3 epochs of it.
-    assert estimator.best_epoch_ + 1 < estimator.n_iter_ <= estimator.best_epoch_ + 1 + 3
-    np.testing.assert_allclose(softmax_loss(estimator, X_val, y_val), min(val_loss), rtol=1e-12)
+    assert (
+        estimator.best_epoch_ + 1 < estimator.n_iter_ <= estimator.best_epoch_ + 1 + 3
+    )
+    np.testing.assert_allclose(
+        softmax_loss(estimator, X_val, y_val), min(val_loss), rtol=1e-12
+    )
 
 
 def test_early_stopping_holds_out_fraction():
     X, y = digits()
     estimator = LogisticRegression(
-        optimizer="adam", learning_rate=0.05, early_stopping=True, validation_fraction=0.2,
-        tol=1e-4, random_state=0,
+        optimizer="adam",
+        learning_rate=0.05,
+        early_stopping=True,
+        validation_fraction=0.2,
+        tol=1e-4,
+        random_state=0,
     ).fit(X, y)
     assert "val_loss" in estimator.history_
     assert estimator.best_epoch_ <= estimator.n_iter_ - 1
@@ -74,7 +95,9 @@ def test_validation_split_is_stratified():
 
 def test_validation_data_recorded_without_early_stopping():
     X, y = digits()
-    estimator = LogisticRegression(alpha=1e-3).fit(X[:400], y[:400], X_val=X[400:], y_val=y[400:])
+    estimator = LogisticRegression(alpha=1e-3).fit(
+        X[:400], y[:400], X_val=X[400:], y_val=y[400:]
+    )
     assert len(estimator.history_["val_loss"]) == estimator.n_iter_
     assert estimator.history_["val_loss"][-1] > 0
 
@@ -82,8 +105,14 @@ def test_validation_data_recorded_without_early_stopping():
 @pytest.mark.parametrize(
     "arguments, message",
     [
-        (dict(X_val=np.zeros((3, 64))), "X_val and y_val must be given together; y_val is None"),
-        (dict(X_val=np.zeros((3, 64)), y_val=[0, 1]), "X_val has 3 samples but y_val has 2"),
+        (
+            dict(X_val=np.zeros((3, 64))),
+            "X_val and y_val must be given together; y_val is None",
+        ),
+        (
+            dict(X_val=np.zeros((3, 64)), y_val=[0, 1]),
+            "X_val has 3 samples but y_val has 2",
+        ),
         (dict(X_val=np.zeros((2, 64)), y_val=[0, 11]), r"y_val has labels \[11\]"),
         (dict(X_val=np.zeros((2, 5)), y_val=[0, 1]), "X has 5 features"),
     ],
@@ -102,8 +131,14 @@ def test_partial_fit_matches_fit_epochs(optimizer):
     # across partial_fit calls, so 6 calls give the bits of a 6-epoch fit.
     X, y = digits()
     settings = dict(
-        optimizer=optimizer, learning_rate=0.05, batch_size=64, random_state=3,
-        schedule="exponential", max_epochs=6, tol=0.0, n_iter_no_change=100,
+        optimizer=optimizer,
+        learning_rate=0.05,
+        batch_size=64,
+        random_state=3,
+        schedule="exponential",
+        max_epochs=6,
+        tol=0.0,
+        n_iter_no_change=100,
     )
     reference = fit_quietly(LogisticRegression(**settings), X, y)
     incremental = LogisticRegression(**settings)
@@ -119,7 +154,9 @@ def test_partial_fit_matches_fit_epochs(optimizer):
 def test_warm_start_continues_optimizer_state(optimizer):
     X, y = digits()
     target = X[:, :5] @ np.arange(1.0, 6.0) + 0.5 * X[:, 5]
-    settings = dict(optimizer=optimizer, learning_rate=0.01, tol=0.0, n_iter_no_change=100)
+    settings = dict(
+        optimizer=optimizer, learning_rate=0.01, tol=0.0, n_iter_no_change=100
+    )
     reference = fit_quietly(LinearRegression(max_epochs=8, **settings), X, target)
     resumed = LinearRegression(max_epochs=4, warm_start=True, **settings)
     fit_quietly(resumed, X, target)
@@ -171,7 +208,9 @@ def test_balanced_class_weight_equals_sample_weight():
     weights = (len(y) / (2 * counts))[y]
     weighted = LogisticRegression(tol=1e-10).fit(X, y, sample_weight=weights)
     np.testing.assert_allclose(balanced.coef_, weighted.coef_, rtol=1e-7, atol=1e-9)
-    np.testing.assert_allclose(balanced.intercept_, weighted.intercept_, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(
+        balanced.intercept_, weighted.intercept_, rtol=1e-7, atol=1e-9
+    )
 
 
 def test_class_weight_dict_multiplies_sample_weight():
@@ -188,13 +227,19 @@ def test_class_weight_errors():
     X, y = digits()
     with pytest.raises(ValueError, match=r"class_weight has labels \[42\]"):
         LogisticRegression(class_weight={42: 2.0}).fit(X, y)
-    with pytest.raises(ValueError, match="class_weight='balanced' is not supported by partial_fit"):
-        LogisticRegression(class_weight="balanced").partial_fit(X, y, classes=np.arange(10))
+    with pytest.raises(
+        ValueError, match="class_weight='balanced' is not supported by partial_fit"
+    ):
+        LogisticRegression(class_weight="balanced").partial_fit(
+            X, y, classes=np.arange(10)
+        )
 
 
 def test_history_separates_loss_and_cost():
     X, y = digits()
-    estimator = LogisticRegression(optimizer="adam", penalty="l2", alpha=0.01, learning_rate=0.05)
+    estimator = LogisticRegression(
+        optimizer="adam", penalty="l2", alpha=0.01, learning_rate=0.05
+    )
     estimator.fit(X, y)
     loss = np.array(estimator.history_["train_loss"])
     cost = np.array(estimator.history_["train_cost"])
@@ -207,7 +252,9 @@ def test_history_separates_loss_and_cost():
 def test_convergence_warning_reports_gradient_norm():
     X, y = digits()
     estimator = LogisticRegression(optimizer="sgd", learning_rate=1e-4, max_epochs=3)
-    with pytest.warns(ConvergenceWarning, match=r"max_epochs=3 .* gradient norm [0-9.e-]+\. Increase"):
+    with pytest.warns(
+        ConvergenceWarning, match=r"max_epochs=3 .* gradient norm [0-9.e-]+\. Increase"
+    ):
         estimator.fit(X, y)
 
 
@@ -215,9 +262,13 @@ def test_runaway_cost_raises_and_keeps_model():
     X, y = digits()
     target = X[:, 10] * 3.0
     estimator = LinearRegression().fit(X, target)
-    before = {name: getattr(estimator, name) for name in ["coef_", "intercept_", "n_iter_"]}
+    before = {
+        name: getattr(estimator, name) for name in ["coef_", "intercept_", "n_iter_"]
+    }
     estimator.set_params(optimizer="sgd", learning_rate=50.0)
-    with pytest.raises(FloatingPointError, match="rose from .* Use a smaller learning_rate"):
+    with pytest.raises(
+        FloatingPointError, match="rose from .* Use a smaller learning_rate"
+    ):
         estimator.fit(X, target)
     for name, value in before.items():
         np.testing.assert_array_equal(getattr(estimator, name), value)
@@ -227,7 +278,9 @@ def test_runaway_cost_raises_and_keeps_model():
 def test_infinite_cost_raises_before_any_fit():
     X, y = digits()
     target = X[:, 10] * 3.0
-    estimator = LinearRegression(optimizer="sgd", learning_rate=1e6, n_iter_no_change=1000)
+    estimator = LinearRegression(
+        optimizer="sgd", learning_rate=1e6, n_iter_no_change=1000
+    )
     with pytest.raises(FloatingPointError, match="became inf"):
         estimator.fit(X, target)
     assert not hasattr(estimator, "coef_")
@@ -243,8 +296,12 @@ def test_threads_give_same_bits(optimizer):
     results = []
     for n_threads in [1, 2, 4]:
         estimator = LogisticRegression(
-            optimizer=optimizer, learning_rate=0.05, batch_size=batch_size, max_epochs=4,
-            n_threads=n_threads, random_state=0,
+            optimizer=optimizer,
+            learning_rate=0.05,
+            batch_size=batch_size,
+            max_epochs=4,
+            n_threads=n_threads,
+            random_state=0,
         )
         results.append(fit_quietly(estimator, X, y))
     for other in results[1:]:
@@ -254,7 +311,9 @@ def test_threads_give_same_bits(optimizer):
 
 def test_pickled_classifier_keeps_predictions_and_resumes():
     X, y = digits()
-    estimator = LogisticRegression(optimizer="adam", learning_rate=0.05, batch_size=64, random_state=0)
+    estimator = LogisticRegression(
+        optimizer="adam", learning_rate=0.05, batch_size=64, random_state=0
+    )
     estimator.partial_fit(X, y, classes=np.arange(10))
     restored = pickle.loads(pickle.dumps(estimator))
     assert not hasattr(restored, "_trainer")

@@ -4,11 +4,11 @@
 // pass over the data in batches: the whole set for batch_size 0 (full-batch
 // gradient descent), single rows for 1, and k rows for k (mini-batches over
 // a fresh seeded permutation each epoch). Each step computes the fused loss
-// and gradient of its batch, adds the L2 part of the penalty, turns the
-// gradient into the L1 pseudo-gradient, lets the optimizer update the
-// coefficients and the intercept and projects the coefficients back onto
-// their orthants (see penalty.hpp). With L-BFGS an epoch is one quasi-Newton
-// iteration over the full batch (see lbfgs.hpp).
+// and gradient of its batch and adds the L2 part of the penalty. The L1 part
+// turns the gradient into a pseudo-gradient before the optimizer's update
+// and projects the coefficients back onto their orthants after it (see
+// penalty.hpp). With L-BFGS an epoch is one quasi-Newton iteration over the
+// full batch (see lbfgs.hpp).
 //
 // The trainer keeps its parameters, the optimizer state, the L-BFGS history,
 // the shuffling engine and the epoch count between calls to `fit`, so a
@@ -142,7 +142,7 @@ public:
         Monitor monitor(options);
         if (!optimizer_) start_lbfgs(data, mean_weight, options, result);
         for (int epoch = 0; epoch < options.max_epochs; ++epoch) {
-            if (!optimizer_ && lbfgs_gradient_small(options, result)) {
+            if (!optimizer_ && lbfgs_gradient_small(options)) {
                 result.converged = true;
                 break;
             }
@@ -346,8 +346,8 @@ private:
         return loss_sum;
     }
 
-    // Training cost of `x` and its gradient, the objective of L-BFGS;
-    // stores the loss without the penalty in lbfgs_loss_.
+    // Returns the training cost of `x` and writes its gradient: the
+    // objective that L-BFGS minimizes.
     double lbfgs_objective(const LinearRows<T>& data, double mean_weight, int n_threads, const Vector<double>& x,
                            Vector<double>& grad) {
         params_ = x.template cast<T>().array();
@@ -357,8 +357,7 @@ private:
         penalty_.add_l2_gradient(params_.data(), grad_.data(), n_coef);
         if (!fit_intercept_) grad_.tail(model_.n_outputs()).setZero();
         grad = grad_.template cast<double>().matrix();
-        lbfgs_loss_ = loss_sum * scale;
-        return lbfgs_loss_ + penalty_.value(params_.data(), n_coef);
+        return loss_sum * scale + penalty_.value(params_.data(), n_coef);
     }
 
     LbfgsObjective bind_objective(const LinearRows<T>& data, double mean_weight, int n_threads) {
@@ -367,8 +366,8 @@ private:
         };
     }
 
-    // Evaluates the cost and gradient at the current parameters; the data
-    // may have changed since the last call.
+    // Evaluates the cost and gradient at the current parameters, because the
+    // data may have changed since the last call.
     void start_lbfgs(const LinearRows<T>& data, double mean_weight, const TrainOptions& options,
                      TrainResult& result) {
         lbfgs_x_ = params_.template cast<double>().matrix();
@@ -378,12 +377,11 @@ private:
         result.gradient_norm = lbfgs_grad_.norm();
     }
 
-    bool lbfgs_gradient_small(const TrainOptions& options, const TrainResult& result) const {
-        (void)result;
+    bool lbfgs_gradient_small(const TrainOptions& options) const {
         return std::isfinite(lbfgs_cost_) && lbfgs_grad_.cwiseAbs().maxCoeff() <= options.tol;
     }
 
-    // One L-BFGS iteration; returns the loss at its start, as the
+    // Runs one L-BFGS iteration and returns the loss at its start, as the
     // full-batch epochs of the first-order optimizers do.
     double lbfgs_epoch(const LinearRows<T>& data, double mean_weight, const TrainOptions& options,
                        TrainResult& result) {
@@ -431,7 +429,7 @@ private:
 
     std::optional<Lbfgs> lbfgs_;
     Vector<double> lbfgs_x_, lbfgs_grad_;
-    double lbfgs_cost_ = 0, lbfgs_previous_cost_ = 0, lbfgs_loss_ = 0;
+    double lbfgs_cost_ = 0, lbfgs_previous_cost_ = 0;
     bool lbfgs_at_precision_ = false;
 };
 

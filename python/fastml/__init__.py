@@ -10,4 +10,11 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0"
 
-__all__ = ["LinearRegression", "LogisticRegression", "activations", "datasets", "losses", "__version__"]
+__all__ = [
+    "LinearRegression",
+    "LogisticRegression",
+    "activations",
+    "datasets",
+    "losses",
+    "__version__",
+]

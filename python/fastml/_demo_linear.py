@@ -1,8 +1,8 @@
 """Optimizer comparison on real data, for the command-line demo.
 
 ``optimizer_report`` trains one softmax model per optimizer on the digits
-data and a Lasso on the diabetes data, and returns the measurements as rows
-of plain values; the demo formats them.
+data and a Lasso on the diabetes data. It returns the measurements as rows
+of plain values, which the demo formats.
 """
 
 import time
@@ -61,7 +61,7 @@ def optimizer_report(quick=False):
     ----------
     quick : bool, default=False
         Cap training at 20 epochs (L-BFGS iterations) instead of 200, for a
-        fast demo; the rows then say ``converged=False`` where the cap hit.
+        fast demo. Rows whose run reached the cap report ``converged=False``.
 
     Returns
     -------
@@ -82,8 +82,12 @@ def optimizer_report(quick=False):
     for optimizer, settings in SOFTMAX_SETTINGS.items():
         batch_size = None if optimizer == "lbfgs" else 64
         estimator = LogisticRegression(
-            optimizer=optimizer, batch_size=batch_size, max_epochs=max_epochs, tol=1e-3,
-            random_state=SEED, **settings,
+            optimizer=optimizer,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            tol=1e-3,
+            random_state=SEED,
+            **settings,
         )
         seconds, converged = timed_fit(estimator, X_train, y_train)
         rows.append(
@@ -105,8 +109,12 @@ def lasso_row(max_epochs):
     X, y = load_diabetes()
     X_train, X_test, y_train, y_test = standardized_split(X, y, stratify=False)
     estimator = LinearRegression(
-        penalty="l1", alpha=LASSO_ALPHA, optimizer="sgd", learning_rate=0.3,
-        max_epochs=max_epochs, tol=1e-8,
+        penalty="l1",
+        alpha=LASSO_ALPHA,
+        optimizer="sgd",
+        learning_rate=0.3,
+        max_epochs=max_epochs,
+        tol=1e-8,
     )
     seconds, converged = timed_fit(estimator, X_train, y_train)
     return dict(

@@ -54,7 +54,9 @@ def run_trainer(
     if result["diverged"]:
         costs = result["train_cost"]
         if math.isfinite(costs[-1]):
-            what = f"rose from {costs[0]:.6g} to {costs[-1]:.6g} over {len(costs)} epochs"
+            what = (
+                f"rose from {costs[0]:.6g} to {costs[-1]:.6g} over {len(costs)} epochs"
+            )
         else:
             what = f"became {costs[-1]} at epoch {len(costs)}"
         raise FloatingPointError(

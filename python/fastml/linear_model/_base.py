@@ -30,7 +30,7 @@ class RestoreOnFailure:
     A failed fit, whether from bad input or a diverging cost, leaves the
     estimator exactly as it was: fitted attributes of an earlier fit survive.
     The C++ trainer kept for ``warm_start`` and ``partial_fit`` is dropped
-    instead, because training may have changed it in place; a later call
+    instead, because training may have changed it in place. A later call
     starts a new one from ``coef_`` and ``intercept_``.
     """
 
@@ -88,7 +88,7 @@ class LinearModelBase(BaseEstimator):
         return state
 
     def _validate_params(self):
-        """Check the parameter table, then optimizer and schedule and their combinations.
+        """Check the parameter table, the optimizer, the schedule and combinations.
 
         ``optimizer`` and ``schedule`` are checked by
         ``fastml.optimizers.resolve_optimizer`` and ``resolve_schedule``, whose
@@ -121,13 +121,13 @@ class LinearModelBase(BaseEstimator):
             )
 
     def _optimizer_settings(self):
-        """C++ optimizer config dict, without the learning rate."""
+        """Return the C++ optimizer config dict, without the learning rate."""
         settings = dict(resolve_optimizer(self.optimizer, self.learning_rate))
         settings.pop("learning_rate", None)
         return settings
 
     def _base_learning_rate(self):
-        """The optimizer object's own rate, or the estimator's learning_rate."""
+        """Return the optimizer object's rate, else the estimator's learning_rate."""
         settings = resolve_optimizer(self.optimizer, self.learning_rate)
         return float(settings.get("learning_rate", self.learning_rate))
 
@@ -139,10 +139,12 @@ class LinearModelBase(BaseEstimator):
         return float(self.alpha), float(l1_ratio)
 
     def _seed(self):
-        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        return int(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        )
 
     def _offsets(self, X, targets, sample_weight):
-        """(X_offset, target_offset) subtracted inside the solver, or None."""
+        """Return (X_offset, target_offset) to subtract inside the solver, or None."""
         return None
 
     # Fitting
@@ -162,24 +164,32 @@ class LinearModelBase(BaseEstimator):
             targets, loss, n_outputs = self._encode_targets(
                 y, X.dtype, first_call, partial, classes
             )
-            sample_weight = self._weight_samples(targets, X.dtype, sample_weight, partial)
+            sample_weight = self._weight_samples(
+                targets, X.dtype, sample_weight, partial
+            )
             validation = None
             if X_val is not None or y_val is not None:
                 validation = self._check_validation(X_val, y_val, X.dtype, n_outputs)
             elif self.early_stopping and not partial:
                 (X, targets, sample_weight), validation = split_validation(
-                    X, targets, sample_weight, self.validation_fraction, self._seed(),
+                    X,
+                    targets,
+                    sample_weight,
+                    self.validation_fraction,
+                    self._seed(),
                     stratify=loss != "squared",
                 )
 
             continuing = partial or self.warm_start
-            trainer = self._trainer_for(X, targets, sample_weight, loss, n_outputs, continuing)
+            trainer = self._trainer_for(
+                X, targets, sample_weight, loss, n_outputs, continuing
+            )
             result = self._run(trainer, X, targets, sample_weight, validation, partial)
             self._store(trainer, result, n_outputs, X.shape[1], partial)
         return self
 
     def _trainer_for(self, X, targets, sample_weight, loss, n_outputs, continuing):
-        """The kept trainer when it matches, else a new one started from coef_."""
+        """Return the kept trainer if it matches, else a new one started from coef_."""
         alpha, l1_ratio = self._penalty_strengths()
         settings = self._optimizer_settings()
         key = (
@@ -206,16 +216,20 @@ class LinearModelBase(BaseEstimator):
             l1_ratio=l1_ratio,
             seed=self._seed(),
         )
-        offsets = self._offsets(X, targets, sample_weight) if self.fit_intercept else None
+        offsets = (
+            self._offsets(X, targets, sample_weight) if self.fit_intercept else None
+        )
         if continuing and hasattr(self, "coef_"):
-            trainer.params = self._params_from_fitted(n_outputs, X.shape[1], offsets, X.dtype)
+            trainer.params = self._params_from_fitted(
+                n_outputs, X.shape[1], offsets, X.dtype
+            )
         self._trainer = trainer
         self._trainer_key = key
         self._trainer_offsets = offsets
         return trainer
 
     def _params_from_fitted(self, n_outputs, n_features, offsets, dtype):
-        """Flat trainer parameters from coef_ and intercept_, in centred form."""
+        """Return flat trainer parameters from coef_ and intercept_, in centred form."""
         coef = np.asarray(self.coef_, dtype=np.float64)
         if coef.size != n_outputs * n_features:
             raise ValueError(
@@ -225,14 +239,16 @@ class LinearModelBase(BaseEstimator):
                 "Set warm_start=False to start from zero."
             )
         coef = coef.reshape(n_outputs, n_features)
-        intercept = np.broadcast_to(np.asarray(self.intercept_, dtype=np.float64), (n_outputs,))
+        intercept = np.broadcast_to(
+            np.asarray(self.intercept_, dtype=np.float64), (n_outputs,)
+        )
         if offsets is not None:
             X_offset, target_offset = offsets
             intercept = intercept - target_offset + coef @ X_offset
         return np.concatenate([coef.ravel(), intercept]).astype(dtype)
 
     def _centred(self, X, targets):
-        """X and targets minus the trainer's offsets, in X's dtype."""
+        """Return X and targets minus the trainer's offsets, in X's dtype."""
         if self._trainer_offsets is None:
             return X, targets
         X_offset, target_offset = self._trainer_offsets
@@ -257,7 +273,9 @@ class LinearModelBase(BaseEstimator):
         if validation is not None:
             X_val, targets_val, weights_val = validation
             X_val, targets_val = self._centred(X_val, targets_val)
-            fit_arguments.update(X_val=X_val, targets_val=targets_val, sample_weight_val=weights_val)
+            fit_arguments.update(
+                X_val=X_val, targets_val=targets_val, sample_weight_val=weights_val
+            )
         return run_trainer(
             trainer,
             self,
@@ -298,26 +316,32 @@ class LinearModelBase(BaseEstimator):
             self.best_epoch_ = int(result["best_epoch"])
 
     def _check_validation(self, X_val, y_val, dtype, n_outputs):
-        """Validated (X_val, targets_val, None) in the training dtype."""
+        """Return the validated (X_val, targets_val, None) in the training dtype."""
         name = type(self).__name__
         if X_val is None or y_val is None:
             missing = "X_val" if X_val is None else "y_val"
-            raise ValueError(f"{name}: X_val and y_val must be given together; {missing} is None.")
+            raise ValueError(
+                f"{name}: X_val and y_val must be given together; {missing} is None."
+            )
         X_val = check_X(self, X_val).astype(dtype, copy=False)
         if len(X_val) != len(y_val):
             raise ValueError(
                 f"{name}: X_val has {len(X_val)} samples but y_val has {len(y_val)}."
             )
-        targets_val = self._encode_validation_targets(np.asarray(y_val), dtype, n_outputs)
+        targets_val = self._encode_validation_targets(
+            np.asarray(y_val), dtype, n_outputs
+        )
         return np.ascontiguousarray(X_val), targets_val, None
 
     def _weight_samples(self, targets, dtype, sample_weight, partial):
-        """Sample weights after class weights; regressors return them unchanged."""
+        """Return the sample weights times any class weights (none for regressors)."""
         return sample_weight
 
     def _logits(self, X):
         """Logits of validated X, shape (n_samples, n_outputs)."""
-        coef = np.asarray(self.coef_).reshape(-1, X.shape[1]).astype(X.dtype, copy=False)
+        coef = (
+            np.asarray(self.coef_).reshape(-1, X.shape[1]).astype(X.dtype, copy=False)
+        )
         intercept = np.broadcast_to(np.asarray(self.intercept_), (coef.shape[0],))
         params = np.concatenate([coef.ravel(), intercept.astype(X.dtype, copy=False)])
         n_threads = 0 if self.n_threads is None else int(self.n_threads)

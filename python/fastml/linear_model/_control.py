@@ -1,4 +1,4 @@
-"""Training-control helpers of the linear models: validation splits and class weights."""
+"""Validation splits and class weights for training the linear models."""
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -24,8 +24,14 @@ def split_validation(X, targets, sample_weight, validation_fraction, seed, *, st
     validation.sort()
 
     def take(rows):
-        weights = None if sample_weight is None else np.ascontiguousarray(sample_weight[rows])
-        return np.ascontiguousarray(X[rows]), np.ascontiguousarray(targets[rows]), weights
+        weights = (
+            None if sample_weight is None else np.ascontiguousarray(sample_weight[rows])
+        )
+        return (
+            np.ascontiguousarray(X[rows]),
+            np.ascontiguousarray(targets[rows]),
+            weights,
+        )
 
     return take(train), take(validation)
 
@@ -41,7 +47,9 @@ def class_sample_weights(class_weight, classes, indices):
     if class_weight is None:
         return None
     if isinstance(class_weight, dict):
-        unknown = [label for label in class_weight if label not in set(classes.tolist())]
+        unknown = [
+            label for label in class_weight if label not in set(classes.tolist())
+        ]
         if unknown:
             raise ValueError(
                 f"class_weight has labels {unknown!r} that are not classes of y; "

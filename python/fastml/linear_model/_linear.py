@@ -201,7 +201,9 @@ class LinearRegression(RegressorMixin, LinearModelBase):
 
     def _offsets(self, X, targets, sample_weight):
         """Weighted means of the columns of X and of the targets, in float64."""
-        weights = None if sample_weight is None else np.asarray(sample_weight, np.float64)
+        weights = (
+            None if sample_weight is None else np.asarray(sample_weight, np.float64)
+        )
         return (
             np.average(np.asarray(X, dtype=np.float64), axis=0, weights=weights),
             np.average(np.asarray(targets, dtype=np.float64), axis=0, weights=weights),

@@ -5,7 +5,6 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 
 from .. import _core
-
 from .._params import InstanceOf, Options
 from .._validation import check_X_y, encode_classes
 from ._base import LinearModelBase
@@ -13,7 +12,7 @@ from ._control import class_sample_weights
 
 
 class LogisticRegression(ClassifierMixin, LinearModelBase):
-    """Logistic regression trained by gradient descent in the C++ core.
+    """Logistic regression trained in the C++ core by L-BFGS or gradient descent.
 
     Two classes are modelled with one logit and a sigmoid; K >= 3 classes
     with K logits and a softmax (multinomial, not one-vs-rest). The cost
@@ -205,7 +204,7 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
         return check_X_y(self, X, y, reset=reset)
 
     def _encode_targets(self, y, dtype, first_call, partial, classes):
-        """C++ targets, loss name and output count of y; sets classes_ on the first call."""
+        """Return (targets, loss, n_outputs) for y; set classes_ on the first call."""
         name = type(self).__name__
         if first_call and partial:
             if classes is None:
@@ -217,7 +216,9 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
         elif first_call:
             self.classes_, indices = encode_classes(self, y)
             return self._targets_from_indices(indices, dtype)
-        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+        elif classes is not None and not np.array_equal(
+            np.unique(classes), self.classes_
+        ):
             raise ValueError(
                 f"{name}: classes={np.unique(classes).tolist()!r} differs from the "
                 f"classes of the first partial_fit call, {self.classes_.tolist()!r}."
@@ -225,7 +226,7 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
         return self._targets_from_indices(self._indices_of(y, "y"), dtype)
 
     def _indices_of(self, y, name):
-        """Positions of the labels y in classes_; unknown labels raise ValueError."""
+        """Return the positions of the labels y in classes_; unknown labels raise."""
         check_classification_targets(y)
         indices = np.searchsorted(self.classes_, y)
         indices = np.clip(indices, 0, len(self.classes_) - 1)
@@ -241,10 +242,16 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
     def _targets_from_indices(self, indices, dtype):
         if self.classes_.shape[0] == 2:
             return np.ascontiguousarray(indices, dtype=dtype), "logistic", 1
-        return np.ascontiguousarray(indices, dtype=np.int64), "softmax", self.classes_.shape[0]
+        return (
+            np.ascontiguousarray(indices, dtype=np.int64),
+            "softmax",
+            self.classes_.shape[0],
+        )
 
     def _encode_validation_targets(self, y_val, dtype, n_outputs):
-        targets, _, _ = self._targets_from_indices(self._indices_of(y_val, "y_val"), dtype)
+        targets, _, _ = self._targets_from_indices(
+            self._indices_of(y_val, "y_val"), dtype
+        )
         return targets
 
     def _weight_samples(self, targets, dtype, sample_weight, partial):
@@ -287,10 +294,12 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
         return _core.softmax(logits)
 
     def predict_log_proba(self, X):
-        """Log class probabilities in float64, computed from the logits without taking log(p)."""
+        """Log class probabilities in float64, from the logits without taking log(p)."""
         logits = self._float64_logits(X)
         if logits.ndim == 1:
-            return np.stack([_core.log_sigmoid(-logits), _core.log_sigmoid(logits)], axis=1)
+            return np.stack(
+                [_core.log_sigmoid(-logits), _core.log_sigmoid(logits)], axis=1
+            )
         return _core.log_softmax(logits)
 
     def _float64_logits(self, X):
