@@ -368,3 +368,22 @@ def test_lbfgs_with_l1_lists_supported_optimizers():
     X, y = make_problem("squared")
     with pytest.raises(ValueError, match="'sgd', 'momentum', 'nesterov'"):
         LinearRegression(penalty="l1", optimizer="lbfgs").fit(X, y)
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_intercept_stays_zero_without_fit_intercept(optimizer):
+    # With fit_intercept=False the intercept is never handed to the
+    # optimizer, so neither momentum, AdamW's decoupled decay nor the
+    # penalty can move it, across partial_fit calls included.
+    X, y = make_problem("softmax")
+    settings = dict(OPTIMIZER_SETTINGS[optimizer], max_epochs=500, tol=1e-4)
+    if optimizer == "adamw":
+        settings["optimizer"] = AdamW(learning_rate=0.05, weight_decay=0.5)
+    estimator = LogisticRegression(
+        penalty="l2", alpha=0.1, fit_intercept=False, **settings
+    )
+    estimator.fit(X, y)
+    np.testing.assert_array_equal(estimator.intercept_, 0.0)
+    assert np.all(estimator.coef_ != 0)
+    estimator.partial_fit(X, y)
+    np.testing.assert_array_equal(estimator.intercept_, 0.0)
