@@ -138,8 +138,6 @@ def test_lbfgs_separable_data_stays_finite():
 @pytest.mark.parametrize(
     "settings, message",
     [
-        (dict(penalty="l1"), "does not support penalty='l1'"),
-        (dict(penalty="elasticnet"), "'sgd', 'momentum', 'nesterov', 'adagrad'"),
         (dict(batch_size=32), "batch_size must be None; got 32"),
         (dict(schedule="exponential"), "takes no learning-rate schedule"),
     ],

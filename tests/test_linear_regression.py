@@ -118,7 +118,7 @@ def test_ridge_matches_sklearn():
 
 
 @pytest.mark.parametrize("l1_ratio", [1.0, 0.5, 0.2])
-@pytest.mark.parametrize("optimizer", ["sgd", "nesterov"])
+@pytest.mark.parametrize("optimizer", ["sgd", "nesterov", "lbfgs"])
 def test_lasso_and_elastic_net_match_sklearn(optimizer, l1_ratio):
     sklearn_linear_model = pytest.importorskip("sklearn.linear_model")
     X, y = standardized_diabetes()

@@ -1,5 +1,6 @@
 // Limited-memory BFGS with a strong Wolfe line search, for full-batch
-// training of the linear models.
+// training of the linear models, and its orthant-wise variant OWL-QN for an
+// L1 term.
 //
 // Direction: the two-loop recursion over the last `history_size` pairs
 // s = x_{k+1} - x_k, y = g_{k+1} - g_k, with the initial inverse Hessian
@@ -13,6 +14,14 @@
 // pass over X; the first trial step a = 1 is accepted in most iterations.
 // The iterate and the history are kept in float64 whatever the model's
 // precision.
+//
+// With an L1 term lambda * ||x[0, n_l1)||_1 the objective is not smooth, and
+// OWL-QN (Andrew and Gao, "Scalable Training of L1-Regularized Log-Linear
+// Models", ICML 2007) replaces the gradient by the pseudo-gradient, zeroes
+// direction entries that disagree in sign with it, keeps every trial point
+// in the orthant of the current one and backtracks until
+//   F(x_t) <= F(x) + c1 * pg.(x_t - x).
+// The curvature pairs still use the gradient of the smooth part.
 #pragma once
 
 #include <algorithm>
@@ -43,6 +52,35 @@ public:
 
     Index n_evaluations() const { return n_evaluations_; }
 
+    // Adds lambda * ||x[0, n_penalized)||_1 to the objective, whose own
+    // value must already include it while its gradient covers only the
+    // smooth part.
+    void set_l1(double lambda, Index n_penalized) {
+        l1_strength_ = lambda;
+        n_l1_ = n_penalized;
+    }
+
+    // Writes the gradient of the smooth part plus the subgradient of the L1
+    // term of smaller magnitude (0 at a zero entry whose smooth gradient lies
+    // within [-lambda, lambda]).
+    Vector<double> pseudo_gradient(const Vector<double>& x, const Vector<double>& grad) const {
+        Vector<double> result = grad;
+        for (Index j = 0; j < n_l1_ && l1_strength_ > 0; ++j) {
+            if (x[j] > 0) {
+                result[j] += l1_strength_;
+            } else if (x[j] < 0) {
+                result[j] -= l1_strength_;
+            } else if (grad[j] > l1_strength_) {
+                result[j] -= l1_strength_;
+            } else if (grad[j] < -l1_strength_) {
+                result[j] += l1_strength_;
+            } else {
+                result[j] = 0;
+            }
+        }
+        return result;
+    }
+
     enum class Status {
         kMoved,      // (x, f, grad) moved to the accepted point
         kConverged,  // the predicted decrease is below the rounding of f
@@ -58,6 +96,7 @@ public:
     Status iterate(Vector<double>& x, double& f, Vector<double>& grad, const LbfgsObjective& objective,
                    double relative_precision) {
         const double resolution = relative_precision * std::max(std::abs(f), 1.0);
+        if (l1_strength_ > 0) return iterate_orthant_wise(x, f, grad, objective, resolution);
         Vector<double> direction = descent_direction(grad);
         double slope = grad.dot(direction);
         if (!(slope < 0)) {
@@ -68,19 +107,12 @@ public:
             slope = -grad.squaredNorm();
         }
         if (!(slope < -resolution)) return Status::kConverged;
-        // Without history the direction is the raw gradient, whose scale is
-        // arbitrary; a first step of unit length keeps the trial point near x.
-        const double first_step = steps_.empty() ? 1.0 / std::max(1.0, direction.norm()) : 1.0;
 
         Trial accepted;
-        if (!line_search(x, f, direction, slope, first_step, objective, accepted)) return Status::kStalled;
-
-        const Vector<double> step = accepted.step * direction;
-        Vector<double> gradient_change = accepted.grad - grad;
-        remember(step, gradient_change);
-        x += step;
-        f = accepted.value;
-        grad = accepted.grad;
+        if (!line_search(x, f, direction, slope, first_step(direction), objective, accepted)) {
+            return Status::kStalled;
+        }
+        accept(x, f, grad, accepted.step * direction, accepted);
         return Status::kMoved;
     }
 
@@ -91,6 +123,66 @@ private:
         double slope = 0;
         Vector<double> grad;
     };
+
+    // Without history the direction is the raw gradient, whose scale is
+    // arbitrary; a first step of unit length keeps the trial point near x.
+    double first_step(const Vector<double>& direction) const {
+        return steps_.empty() ? 1.0 / std::max(1.0, direction.norm()) : 1.0;
+    }
+
+    void accept(Vector<double>& x, double& f, Vector<double>& grad, const Vector<double>& step,
+                const Trial& accepted) {
+        remember(step, accepted.grad - grad);
+        x += step;
+        f = accepted.value;
+        grad = accepted.grad;
+    }
+
+    Status iterate_orthant_wise(Vector<double>& x, double& f, Vector<double>& grad,
+                                const LbfgsObjective& objective, double resolution) {
+        const Vector<double> pseudo = pseudo_gradient(x, grad);
+        Vector<double> direction = descent_direction(pseudo);
+        constrain_to_descent(pseudo, direction);
+        double slope = pseudo.dot(direction);
+        if (!(slope < 0)) {
+            clear_history();
+            direction = -pseudo;
+            slope = -pseudo.squaredNorm();
+        }
+        if (!(slope < -resolution)) return Status::kConverged;
+
+        // The orthant of x: the sign of each penalized entry, or for a zero
+        // entry the sign of the step the pseudo-gradient asks for.
+        Vector<double> orthant(n_l1_);
+        for (Index j = 0; j < n_l1_; ++j) orthant[j] = x[j] != 0 ? x[j] : -pseudo[j];
+
+        double step_length = first_step(direction);
+        for (int evaluation = 0; evaluation < kMaxEvaluations; ++evaluation, step_length *= 0.5) {
+            Vector<double> trial_x = x + step_length * direction;
+            for (Index j = 0; j < n_l1_; ++j) {
+                if (trial_x[j] * orthant[j] <= 0) trial_x[j] = 0;
+            }
+            Trial trial;
+            trial.grad.resize(x.size());
+            trial.value = objective(trial_x, trial.grad);
+            ++n_evaluations_;
+            const Vector<double> step = trial_x - x;
+            if (std::isfinite(trial.value) && trial.value <= f + kC1 * pseudo.dot(step)) {
+                accept(x, f, grad, step, trial);
+                return Status::kMoved;
+            }
+        }
+        return Status::kStalled;
+    }
+
+    // Zeroes the direction entries of penalized coordinates whose sign does
+    // not oppose the pseudo-gradient, so the step stays a descent step of the
+    // non-smooth objective.
+    void constrain_to_descent(const Vector<double>& pseudo, Vector<double>& direction) const {
+        for (Index j = 0; j < n_l1_; ++j) {
+            if (direction[j] * pseudo[j] >= 0) direction[j] = 0;
+        }
+    }
 
     static constexpr double kC1 = 1e-4;
     static constexpr double kC2 = 0.9;
@@ -235,6 +327,8 @@ private:
     std::deque<Vector<double>> steps_, gradient_changes_;
     std::deque<double> inverse_curvatures_;
     Index n_evaluations_ = 0;
+    double l1_strength_ = 0;
+    Index n_l1_ = 0;
 };
 
 }  // namespace fastml

@@ -88,7 +88,8 @@ inline std::uint64_t uniform_below(std::mt19937_64& engine, std::uint64_t bound)
 template <typename T>
 class LinearTrainer {
 public:
-    // A null `optimizer` selects L-BFGS, which supports no L1 part.
+    // A null `optimizer` selects L-BFGS, or OWL-QN when the penalty has an L1
+    // part.
     LinearTrainer(LinearModel<T> model, std::unique_ptr<Optimizer<T>> optimizer, Penalty penalty,
                   bool fit_intercept, std::uint64_t seed)
         : model_(std::move(model)),
@@ -102,11 +103,8 @@ public:
             optimizer_->reset(model_.n_params(), 2);
             optimizer_->exclude_from_weight_decay(1);  // the intercept
         } else {
-            if (penalty_.l1_strength() > 0) {
-                throw_invalid_argument("LinearTrainer: L-BFGS does not support an L1 part of the penalty "
-                                       "(l1_ratio > 0); use a first-order optimizer");
-            }
             lbfgs_.emplace();
+            lbfgs_->set_l1(penalty_.l1_strength(), model_.n_coef());
         }
     }
 
@@ -374,11 +372,12 @@ private:
         lbfgs_cost_ = lbfgs_objective(data, mean_weight, options.n_threads, lbfgs_x_, lbfgs_grad_);
         lbfgs_previous_cost_ = lbfgs_cost_;
         ++result.n_evaluations;
-        result.gradient_norm = lbfgs_grad_.norm();
+        result.gradient_norm = lbfgs_->pseudo_gradient(lbfgs_x_, lbfgs_grad_).norm();
     }
 
     bool lbfgs_gradient_small(const TrainOptions& options) const {
-        return std::isfinite(lbfgs_cost_) && lbfgs_grad_.cwiseAbs().maxCoeff() <= options.tol;
+        if (!std::isfinite(lbfgs_cost_)) return false;
+        return lbfgs_->pseudo_gradient(lbfgs_x_, lbfgs_grad_).cwiseAbs().maxCoeff() <= options.tol;
     }
 
     // Runs one L-BFGS iteration and returns the loss at its start, as the
@@ -393,7 +392,7 @@ private:
                             kRelativePrecision);
         result.n_evaluations += lbfgs_->n_evaluations() - evaluations_before;
         params_ = lbfgs_x_.template cast<T>().array();
-        result.gradient_norm = lbfgs_grad_.norm();
+        result.gradient_norm = lbfgs_->pseudo_gradient(lbfgs_x_, lbfgs_grad_).norm();
         result.stalled = status == Lbfgs::Status::kStalled;
         lbfgs_at_precision_ = status == Lbfgs::Status::kConverged;
         return start_loss;

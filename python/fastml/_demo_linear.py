@@ -60,8 +60,9 @@ def optimizer_report(quick=False):
     Parameters
     ----------
     quick : bool, default=False
-        Cap training at 20 epochs (L-BFGS iterations) instead of 200, for a
-        fast demo. Rows whose run reached the cap report ``converged=False``.
+        Cap the softmax runs at 20 epochs (L-BFGS iterations) instead of
+        200, for a fast demo. Rows whose run reached the cap report
+        ``converged=False``.
 
     Returns
     -------
@@ -100,26 +101,26 @@ def optimizer_report(quick=False):
                 converged=converged,
             )
         )
-    rows.append(lasso_row(max_epochs * 50))
+    # The Lasso takes about a millisecond, so quick mode keeps its full run.
+    rows.append(lasso_row(200))
     return rows
 
 
 def lasso_row(max_epochs):
-    """Full-batch SGD Lasso on the standardized diabetes data."""
+    """Fit a Lasso by OWL-QN (L-BFGS with an L1 part) on standardized diabetes data."""
     X, y = load_diabetes()
     X_train, X_test, y_train, y_test = standardized_split(X, y, stratify=False)
     estimator = LinearRegression(
         penalty="l1",
         alpha=LASSO_ALPHA,
-        optimizer="sgd",
-        learning_rate=0.3,
+        optimizer="lbfgs",
         max_epochs=max_epochs,
         tol=1e-8,
     )
     seconds, converged = timed_fit(estimator, X_train, y_train)
     return dict(
         model="lasso",
-        optimizer="sgd",
+        optimizer="lbfgs",
         alpha=LASSO_ALPHA,
         epochs=int(estimator.n_iter_),
         fit_seconds=seconds,

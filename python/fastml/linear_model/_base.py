@@ -11,12 +11,10 @@ from .. import _core
 from .._params import InstanceOf, Interval, Options, validate_params
 from .._training import run_trainer
 from .._validation import check_sample_weight, check_X
-from ..optimizers import OPTIMIZER_NAMES, resolve_optimizer, resolve_schedule
+from ..optimizers import resolve_optimizer, resolve_schedule
 from ._control import split_validation
 
 PENALTIES = (None, "l2", "l1", "elasticnet")
-# Optimizers that take the orthant-wise L1 step; L-BFGS does not.
-L1_OPTIMIZERS = tuple(name for name in OPTIMIZER_NAMES if name != "lbfgs")
 
 
 def trainer_class(dtype):
@@ -102,13 +100,6 @@ class LinearModelBase(BaseEstimator):
         except (TypeError, ValueError) as error:
             raise type(error)(f"{name}: {error}") from error
         lbfgs = settings["name"] == "lbfgs"
-        _, l1_ratio = self._penalty_strengths()
-        if lbfgs and l1_ratio > 0 and self.alpha > 0:
-            supported = ", ".join(repr(n) for n in L1_OPTIMIZERS)
-            raise ValueError(
-                f"{name}: optimizer='lbfgs' does not support penalty={self.penalty!r} "
-                f"(an L1 part); use one of {supported}, or penalty='l2' or None."
-            )
         if lbfgs and self.batch_size is not None:
             raise ValueError(
                 f"{name}: optimizer='lbfgs' trains on the full batch, so batch_size "

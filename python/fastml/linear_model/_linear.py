@@ -46,7 +46,8 @@ class LinearRegression(RegressorMixin, LinearModelBase):
         ``learning_rate * alpha * l1_ratio``; adaptive optimizers keep their
         per-coordinate step and a weight stays at exactly 0 while its data
         gradient lies within ``[-alpha * l1_ratio, alpha * l1_ratio]``.
-        ``optimizer="lbfgs"`` supports only ``"l2"`` and None.
+        With ``optimizer="lbfgs"`` an L1 part switches to OWL-QN, the
+        orthant-wise L-BFGS, which also gives exact zeros.
     alpha : float >= 0, default=1e-4
         Penalty strength.
     l1_ratio : float in [0, 1], default=0.15
