@@ -41,7 +41,9 @@ using LbfgsObjective = std::function<double(const Vector<double>& x, Vector<doub
 class Lbfgs {
 public:
     explicit Lbfgs(Index history_size = 10) : history_size_(history_size) {
-        if (history_size < 1) throw_invalid_argument("Lbfgs: history_size must be >= 1; got ", history_size);
+        if (history_size < 1) {
+            throw_invalid_argument("Lbfgs: history_size must be >= 1; got ", history_size);
+        }
     }
 
     void clear_history() {
@@ -93,10 +95,12 @@ public:
     // few machine epsilons of the type the objective computes in): when the
     // decrease predicted along the direction, |g.d|, is below it, no step
     // can be measured and x is left as it is.
-    Status iterate(Vector<double>& x, double& f, Vector<double>& grad, const LbfgsObjective& objective,
-                   double relative_precision) {
+    Status iterate(Vector<double>& x, double& f, Vector<double>& grad,
+                   const LbfgsObjective& objective, double relative_precision) {
         const double resolution = relative_precision * std::max(std::abs(f), 1.0);
-        if (l1_strength_ > 0) return iterate_orthant_wise(x, f, grad, objective, resolution);
+        if (l1_strength_ > 0) {
+            return iterate_orthant_wise(x, f, grad, objective, resolution);
+        }
         Vector<double> direction = descent_direction(grad);
         double slope = grad.dot(direction);
         if (!(slope < 0)) {
@@ -106,7 +110,9 @@ public:
             direction = -grad;
             slope = -grad.squaredNorm();
         }
-        if (!(slope < -resolution)) return Status::kConverged;
+        if (!(slope < -resolution)) {
+            return Status::kConverged;
+        }
 
         Trial accepted;
         if (!line_search(x, f, direction, slope, first_step(direction), objective, accepted)) {
@@ -149,18 +155,24 @@ private:
             direction = -pseudo;
             slope = -pseudo.squaredNorm();
         }
-        if (!(slope < -resolution)) return Status::kConverged;
+        if (!(slope < -resolution)) {
+            return Status::kConverged;
+        }
 
         // The orthant of x: the sign of each penalized entry, or for a zero
         // entry the sign of the step the pseudo-gradient asks for.
         Vector<double> orthant(n_l1_);
-        for (Index j = 0; j < n_l1_; ++j) orthant[j] = x[j] != 0 ? x[j] : -pseudo[j];
+        for (Index j = 0; j < n_l1_; ++j) {
+            orthant[j] = x[j] != 0 ? x[j] : -pseudo[j];
+        }
 
         double step_length = first_step(direction);
         for (int evaluation = 0; evaluation < kMaxEvaluations; ++evaluation, step_length *= 0.5) {
             Vector<double> trial_x = x + step_length * direction;
             for (Index j = 0; j < n_l1_; ++j) {
-                if (trial_x[j] * orthant[j] <= 0) trial_x[j] = 0;
+                if (trial_x[j] * orthant[j] <= 0) {
+                    trial_x[j] = 0;
+                }
             }
             Trial trial;
             trial.grad.resize(x.size());
@@ -180,7 +192,9 @@ private:
     // non-smooth objective.
     void constrain_to_descent(const Vector<double>& pseudo, Vector<double>& direction) const {
         for (Index j = 0; j < n_l1_; ++j) {
-            if (direction[j] * pseudo[j] >= 0) direction[j] = 0;
+            if (direction[j] * pseudo[j] >= 0) {
+                direction[j] = 0;
+            }
         }
     }
 
@@ -213,7 +227,9 @@ private:
     // step meeting the curvature condition, barring rounding).
     void remember(const Vector<double>& step, const Vector<double>& gradient_change) {
         const double curvature = step.dot(gradient_change);
-        if (!(curvature > 1e-12 * gradient_change.squaredNorm()) || !(curvature > 0)) return;
+        if (!(curvature > 1e-12 * gradient_change.squaredNorm()) || !(curvature > 0)) {
+            return;
+        }
         if (Index(steps_.size()) == history_size_) {
             steps_.pop_front();
             gradient_changes_.pop_front();
@@ -247,10 +263,13 @@ private:
             const double radicand = d1 * d1 - a.slope * b.slope;
             if (radicand >= 0) {
                 const double d2 = std::copysign(std::sqrt(radicand), b.step - a.step);
-                candidate = b.step - (b.step - a.step) * (b.slope + d2 - d1) / (b.slope - a.slope + 2 * d2);
+                candidate =
+                    b.step - (b.step - a.step) * (b.slope + d2 - d1) / (b.slope - a.slope + 2 * d2);
             }
         }
-        if (!std::isfinite(candidate)) candidate = 0.5 * (a.step + b.step);
+        if (!std::isfinite(candidate)) {
+            candidate = 0.5 * (a.step + b.step);
+        }
         return std::clamp(candidate, low + margin, high - margin);
     }
 
@@ -258,8 +277,9 @@ private:
         return std::isfinite(trial.value) && trial.value <= f0 + kC1 * trial.step * slope0;
     }
 
-    bool line_search(const Vector<double>& x, double f0, const Vector<double>& direction, double slope0,
-                     double first_step, const LbfgsObjective& objective, Trial& accepted) {
+    bool line_search(const Vector<double>& x, double f0, const Vector<double>& direction,
+                     double slope0, double first_step, const LbfgsObjective& objective,
+                     Trial& accepted) {
         Trial previous;
         previous.step = 0;
         previous.value = f0;
@@ -282,7 +302,8 @@ private:
             Trial trial = evaluate(x, direction, step, objective);
             ++evaluations;
             consider(trial);
-            if (!sufficient_decrease(trial, f0, slope0) || (previous.step > 0 && trial.value >= previous.value)) {
+            if (!sufficient_decrease(trial, f0, slope0) ||
+                (previous.step > 0 && trial.value >= previous.value)) {
                 low = previous;
                 high = trial;
                 bracketed = true;
@@ -303,7 +324,9 @@ private:
         }
 
         while (bracketed && evaluations < kMaxEvaluations) {
-            if (std::abs(high.step - low.step) <= 1e-16 * std::max(1.0, high.step)) break;
+            if (std::abs(high.step - low.step) <= 1e-16 * std::max(1.0, high.step)) {
+                break;
+            }
             Trial trial = evaluate(x, direction, interpolate(low, high), objective);
             ++evaluations;
             consider(trial);
@@ -315,10 +338,14 @@ private:
                 accepted = trial;
                 return true;
             }
-            if (trial.slope * (high.step - low.step) >= 0) high = low;
+            if (trial.slope * (high.step - low.step) >= 0) {
+                high = low;
+            }
             low = trial;
         }
-        if (!have_best) return false;
+        if (!have_best) {
+            return false;
+        }
         accepted = best;
         return true;
     }

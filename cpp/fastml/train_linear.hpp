@@ -39,7 +39,7 @@ struct TrainOptions {
     // epoch, and the gradient norm (full batch only) at which training stops.
     // L-BFGS: the largest absolute gradient entry at which training stops.
     double tol = 1e-4;
-    int n_iter_no_change = 5;   // epochs without that decrease before stopping
+    int n_iter_no_change = 5;  // epochs without that decrease before stopping
     double learning_rate = 0.01;
     // Evaluated per epoch, counting the epochs of every call to fit on the
     // same trainer, so partial_fit continues the schedule.
@@ -48,7 +48,7 @@ struct TrainOptions {
     // n_iter_no_change epochs without improvement and restore the
     // parameters of the best epoch. Needs validation rows.
     bool early_stopping = false;
-    int n_threads = 0;          // 0: OpenMP's default
+    int n_threads = 0;  // 0: OpenMP's default
 };
 
 // Per-epoch report passed to the callback; returning false stops training.
@@ -62,12 +62,14 @@ using EpochCallback = std::function<bool(const EpochReport&)>;
 struct TrainResult {
     int n_epochs = 0;
     bool converged = false;
-    bool diverged = false;     // NaN or infinite cost or parameters, or a cost that rose past twice its start
+    // NaN or infinite cost or parameters, or a cost that rose past twice its start.
+    bool diverged = false;
     bool interrupted = false;  // the callback returned false
     bool stalled = false;      // L-BFGS: no trial step decreased the cost
     int best_epoch = -1;       // early stopping: the epoch whose parameters were kept
-    double gradient_norm = 0;  // Euclidean norm of the last full (pseudo-)gradient, penalty included
-    Index n_evaluations = 0;   // passes over the training data
+    // Euclidean norm of the last full (pseudo-)gradient, penalty included.
+    double gradient_norm = 0;
+    Index n_evaluations = 0;         // passes over the training data
     std::vector<double> train_loss;  // mean loss per epoch, without the penalty
     std::vector<double> train_cost;  // train_loss plus the penalty
     std::vector<double> val_loss;    // mean validation loss after each epoch
@@ -117,28 +119,38 @@ public:
     // Forgets the L-BFGS curvature pairs, which describe the previous data
     // and parameters; call after replacing the parameters.
     void clear_history() {
-        if (lbfgs_) lbfgs_->clear_history();
+        if (lbfgs_) {
+            lbfgs_->clear_history();
+        }
     }
 
     TrainResult fit(const LinearRows<T>& data, const TrainOptions& options,
-                    const LinearRows<T>* validation = nullptr, const EpochCallback& callback = nullptr) {
+                    const LinearRows<T>* validation = nullptr,
+                    const EpochCallback& callback = nullptr) {
         check_rows(data, "fit");
-        if (validation != nullptr) check_rows(*validation, "validation");
+        if (validation != nullptr) {
+            check_rows(*validation, "validation");
+        }
         if (options.early_stopping && validation == nullptr) {
             throw_invalid_argument("LinearTrainer.fit: early_stopping needs validation rows");
         }
         if (!optimizer_ && options.batch_size > 0 && options.batch_size < data.n_rows) {
-            throw_invalid_argument("LinearTrainer.fit: L-BFGS trains on the full batch; got batch_size=",
-                                   options.batch_size);
+            throw_invalid_argument(
+                "LinearTrainer.fit: L-BFGS trains on the full batch; got batch_size=",
+                options.batch_size);
         }
         const Index n = data.n_rows;
         const Index batch = options.batch_size <= 0 ? n : std::min(options.batch_size, n);
         const double mean_weight = mean_sample_weight(data);
-        if (optimizer_) prepare_batches(data, batch);
+        if (optimizer_) {
+            prepare_batches(data, batch);
+        }
 
         TrainResult result;
         Monitor monitor(options);
-        if (!optimizer_) start_lbfgs(data, mean_weight, options, result);
+        if (!optimizer_) {
+            start_lbfgs(data, mean_weight, options, result);
+        }
         for (int epoch = 0; epoch < options.max_epochs; ++epoch) {
             if (!optimizer_ && lbfgs_gradient_small(options)) {
                 result.converged = true;
@@ -150,7 +162,9 @@ public:
             const double start_penalty = penalty_.value(params_.data(), model_.n_coef());
             const double loss = optimizer_ ? run_epoch(data, batch, mean_weight, options, result)
                                            : lbfgs_epoch(data, mean_weight, options, result);
-            const double cost = loss + (batch == n ? start_penalty : penalty_.value(params_.data(), model_.n_coef()));
+            const double cost =
+                loss +
+                (batch == n ? start_penalty : penalty_.value(params_.data(), model_.n_coef()));
             ++epochs_done_;
             result.n_epochs = epoch + 1;
             result.train_loss.push_back(loss);
@@ -168,7 +182,9 @@ public:
                 result.converged = sizeof(T) == sizeof(float);
                 break;
             }
-            if (validation != nullptr) result.val_loss.push_back(mean_loss(*validation, options.n_threads));
+            if (validation != nullptr) {
+                result.val_loss.push_back(mean_loss(*validation, options.n_threads));
+            }
             if (callback && !callback(EpochReport{epoch, loss, cost})) {
                 result.interrupted = true;
                 break;
@@ -182,14 +198,17 @@ public:
                 break;
             }
         }
-        if (!result.diverged) monitor.restore_best(*this, result);
+        if (!result.diverged) {
+            monitor.restore_best(*this, result);
+        }
         return result;
     }
 
     // Mean loss of the current parameters over `rows`, without the penalty.
     double mean_loss(const LinearRows<T>& rows, int n_threads) {
         scratch_grad_.resize(model_.n_params());
-        const double loss_sum = model_.loss_and_gradient(params_.data(), rows, 1.0, scratch_grad_.data(), n_threads);
+        const double loss_sum =
+            model_.loss_and_gradient(params_.data(), rows, 1.0, scratch_grad_.data(), n_threads);
         return loss_sum / (double(rows.n_rows) * mean_sample_weight(rows));
     }
 
@@ -201,20 +220,31 @@ private:
     public:
         explicit Monitor(const TrainOptions& options) : options_(options) {}
 
-        bool should_stop(LinearTrainer& trainer, const TrainResult& result, int epoch, bool full_batch) {
-            if (options_.early_stopping) return validation_stalled(trainer, result, epoch);
+        bool should_stop(LinearTrainer& trainer, const TrainResult& result, int epoch,
+                         bool full_batch) {
+            if (options_.early_stopping) {
+                return validation_stalled(trainer, result, epoch);
+            }
             const double cost = result.train_cost.back();
-            if (trainer.uses_lbfgs()) return trainer.lbfgs_cost_settled();
-            if (full_batch && result.gradient_norm <= options_.tol) return true;
+            if (trainer.uses_lbfgs()) {
+                return trainer.lbfgs_cost_settled();
+            }
+            if (full_batch && result.gradient_norm <= options_.tol) {
+                return true;
+            }
             no_improvement_ = cost > best_ - options_.tol ? no_improvement_ + 1 : 0;
             best_ = std::min(best_, cost);
             return no_improvement_ >= options_.n_iter_no_change;
         }
 
         void restore_best(LinearTrainer& trainer, TrainResult& result) const {
-            if (!options_.early_stopping || best_epoch_ < 0) return;
+            if (!options_.early_stopping || best_epoch_ < 0) {
+                return;
+            }
             result.best_epoch = best_epoch_;
-            if (best_epoch_ + 1 == result.n_epochs) return;
+            if (best_epoch_ + 1 == result.n_epochs) {
+                return;
+            }
             trainer.params_ = best_params_;
             trainer.clear_history();
         }
@@ -239,7 +269,10 @@ private:
     };
 
     void check_rows(const LinearRows<T>& data, const char* what) const {
-        if (data.n_rows < 1) throw_invalid_argument("LinearTrainer.fit: ", what, " has no rows; n_rows must be >= 1");
+        if (data.n_rows < 1) {
+            throw_invalid_argument("LinearTrainer.fit: ", what,
+                                   " has no rows; n_rows must be >= 1");
+        }
         if (model_.loss() == LinearLoss::kSoftmax && data.classes == nullptr) {
             throw_invalid_argument("LinearTrainer.fit: the softmax loss needs class indices");
         }
@@ -249,10 +282,15 @@ private:
     }
 
     static double mean_sample_weight(const LinearRows<T>& data) {
-        if (data.sample_weight == nullptr) return 1.0;
+        if (data.sample_weight == nullptr) {
+            return 1.0;
+        }
         Eigen::Map<const ArrayX<T>> w(data.sample_weight, data.n_rows);
         const double total = w.template cast<double>().sum();
-        if (!(total > 0)) throw_invalid_argument("LinearTrainer.fit: sample weights must have a positive sum; got ", total);
+        if (!(total > 0)) {
+            throw_invalid_argument(
+                "LinearTrainer.fit: sample weights must have a positive sum; got ", total);
+        }
         return total / double(data.n_rows);
     }
 
@@ -266,15 +304,25 @@ private:
     void prepare_batches(const LinearRows<T>& data, Index batch) {
         if (Index(permutation_.size()) != data.n_rows) {
             permutation_.resize(data.n_rows);
-            for (Index i = 0; i < data.n_rows; ++i) permutation_[i] = i;
+            for (Index i = 0; i < data.n_rows; ++i) {
+                permutation_[i] = i;
+            }
         }
-        if (batch == data.n_rows) return;
+        if (batch == data.n_rows) {
+            return;
+        }
         const Index d = model_.n_features();
         const Index k = model_.n_outputs();
         batch_X_.resize(batch * d);
-        if (data.targets != nullptr) batch_targets_.resize(batch * (model_.loss() == LinearLoss::kSquared ? k : 1));
-        if (data.classes != nullptr) batch_classes_.resize(batch);
-        if (data.sample_weight != nullptr) batch_weights_.resize(batch);
+        if (data.targets != nullptr) {
+            batch_targets_.resize(batch * (model_.loss() == LinearLoss::kSquared ? k : 1));
+        }
+        if (data.classes != nullptr) {
+            batch_classes_.resize(batch);
+        }
+        if (data.sample_weight != nullptr) {
+            batch_weights_.resize(batch);
+        }
     }
 
     void shuffle() {
@@ -292,10 +340,15 @@ private:
             const Index row = permutation_[begin + i];
             std::copy_n(data.X + row * d, d, batch_X_.data() + i * d);
             if (data.targets != nullptr) {
-                std::copy_n(data.targets + row * target_width, target_width, batch_targets_.data() + i * target_width);
+                std::copy_n(data.targets + row * target_width, target_width,
+                            batch_targets_.data() + i * target_width);
             }
-            if (data.classes != nullptr) batch_classes_[i] = data.classes[row];
-            if (data.sample_weight != nullptr) batch_weights_[i] = data.sample_weight[row];
+            if (data.classes != nullptr) {
+                batch_classes_[i] = data.classes[row];
+            }
+            if (data.sample_weight != nullptr) {
+                batch_weights_[i] = data.sample_weight[row];
+            }
         }
         LinearRows<T> rows;
         rows.X = batch_X_.data();
@@ -312,7 +365,9 @@ private:
                      const TrainOptions& options, TrainResult& result) {
         const Index n = data.n_rows;
         const double rate = learning_rate(options);
-        if (batch < n) shuffle();
+        if (batch < n) {
+            shuffle();
+        }
         double weighted_loss = 0;
         for (Index begin = 0; begin < n; begin += batch) {
             const Index size = std::min(batch, n - begin);
@@ -332,36 +387,47 @@ private:
         const Index n_coef = model_.n_coef();
         penalty_.add_l2_gradient(params_.data(), grad_.data(), n_coef);
         penalty_.to_pseudo_gradient(params_.data(), grad_.data(), n_coef);
-        if (!fit_intercept_) grad_.tail(model_.n_outputs()).setZero();
+        if (!fit_intercept_) {
+            grad_.tail(model_.n_outputs()).setZero();
+        }
         result.gradient_norm = std::sqrt(grad_.template cast<double>().square().sum());
 
-        if (penalty_.l1_strength() > 0) coef_before_step_ = params_.head(n_coef);
-        optimizer_->update(0, 0, n_coef, params_.data(), grad_.data(), rate);
-        if (fit_intercept_) optimizer_->update(1, n_coef, model_.n_params(), params_.data(), grad_.data(), rate);
         if (penalty_.l1_strength() > 0) {
-            penalty_.project_to_orthant(coef_before_step_.data(), grad_.data(), params_.data(), n_coef);
+            coef_before_step_ = params_.head(n_coef);
+        }
+        optimizer_->update(0, 0, n_coef, params_.data(), grad_.data(), rate);
+        if (fit_intercept_) {
+            optimizer_->update(1, n_coef, model_.n_params(), params_.data(), grad_.data(), rate);
+        }
+        if (penalty_.l1_strength() > 0) {
+            penalty_.project_to_orthant(coef_before_step_.data(), grad_.data(), params_.data(),
+                                        n_coef);
         }
         return loss_sum;
     }
 
     // Returns the training cost of `x` and writes its gradient: the
     // objective that L-BFGS minimizes.
-    double lbfgs_objective(const LinearRows<T>& data, double mean_weight, int n_threads, const Vector<double>& x,
-                           Vector<double>& grad) {
+    double lbfgs_objective(const LinearRows<T>& data, double mean_weight, int n_threads,
+                           const Vector<double>& x, Vector<double>& grad) {
         params_ = x.template cast<T>().array();
         const double scale = 1.0 / (double(data.n_rows) * mean_weight);
-        const double loss_sum = model_.loss_and_gradient(params_.data(), data, scale, grad_.data(), n_threads);
+        const double loss_sum =
+            model_.loss_and_gradient(params_.data(), data, scale, grad_.data(), n_threads);
         const Index n_coef = model_.n_coef();
         penalty_.add_l2_gradient(params_.data(), grad_.data(), n_coef);
-        if (!fit_intercept_) grad_.tail(model_.n_outputs()).setZero();
+        if (!fit_intercept_) {
+            grad_.tail(model_.n_outputs()).setZero();
+        }
         grad = grad_.template cast<double>().matrix();
         return loss_sum * scale + penalty_.value(params_.data(), n_coef);
     }
 
     LbfgsObjective bind_objective(const LinearRows<T>& data, double mean_weight, int n_threads) {
-        return [this, &data, mean_weight, n_threads](const Vector<double>& x, Vector<double>& grad) {
-            return lbfgs_objective(data, mean_weight, n_threads, x, grad);
-        };
+        return
+            [this, &data, mean_weight, n_threads](const Vector<double>& x, Vector<double>& grad) {
+                return lbfgs_objective(data, mean_weight, n_threads, x, grad);
+            };
     }
 
     // Evaluates the cost and gradient at the current parameters, because the
@@ -376,7 +442,9 @@ private:
     }
 
     bool lbfgs_gradient_small(const TrainOptions& options) const {
-        if (!std::isfinite(lbfgs_cost_)) return false;
+        if (!std::isfinite(lbfgs_cost_)) {
+            return false;
+        }
         return lbfgs_->pseudo_gradient(lbfgs_x_, lbfgs_grad_).cwiseAbs().maxCoeff() <= options.tol;
     }
 
@@ -387,9 +455,9 @@ private:
         const double start_loss = lbfgs_cost_ - penalty_.value(lbfgs_x_.data(), model_.n_coef());
         lbfgs_previous_cost_ = lbfgs_cost_;
         const Index evaluations_before = lbfgs_->n_evaluations();
-        const Lbfgs::Status status =
-            lbfgs_->iterate(lbfgs_x_, lbfgs_cost_, lbfgs_grad_, bind_objective(data, mean_weight, options.n_threads),
-                            kRelativePrecision);
+        const Lbfgs::Status status = lbfgs_->iterate(
+            lbfgs_x_, lbfgs_cost_, lbfgs_grad_,
+            bind_objective(data, mean_weight, options.n_threads), kRelativePrecision);
         result.n_evaluations += lbfgs_->n_evaluations() - evaluations_before;
         params_ = lbfgs_x_.template cast<T>().array();
         result.gradient_norm = lbfgs_->pseudo_gradient(lbfgs_x_, lbfgs_grad_).norm();
@@ -406,7 +474,9 @@ private:
     // The last L-BFGS iteration changed the cost by less than its rounding
     // level, or predicted a decrease below it.
     bool lbfgs_cost_settled() const {
-        if (lbfgs_at_precision_) return true;
+        if (lbfgs_at_precision_) {
+            return true;
+        }
         const double change = lbfgs_previous_cost_ - lbfgs_cost_;
         const double scale = std::max({std::abs(lbfgs_previous_cost_), std::abs(lbfgs_cost_), 1.0});
         return change <= kRelativePrecision * scale;
