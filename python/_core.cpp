@@ -163,7 +163,9 @@ public:
 
     template <typename Field>
     ConfigReader& read(const char* key, Field& field) {
-        if (settings_.contains(key)) field = settings_[key].template cast<Field>();
+        if (settings_.contains(key)) {
+            field = settings_[key].template cast<Field>();
+        }
         return *this;
     }
 
@@ -188,23 +190,34 @@ template <typename T>
 std::unique_ptr<fastml::Optimizer<T>> make_linear_optimizer(const py::dict& settings) {
     fastml::OptimizerConfig config;
     ConfigReader reader(settings, "optimizer");
-    reader.read("name", config.name).read("beta1", config.beta1).read("beta2", config.beta2)
-        .read("epsilon", config.epsilon).read("momentum", config.momentum).read("nesterov", config.nesterov)
-        .read("rho", config.rho).read("weight_decay", config.weight_decay)
+    reader.read("name", config.name)
+        .read("beta1", config.beta1)
+        .read("beta2", config.beta2)
+        .read("epsilon", config.epsilon)
+        .read("momentum", config.momentum)
+        .read("nesterov", config.nesterov)
+        .read("rho", config.rho)
+        .read("weight_decay", config.weight_decay)
         .read("initial_accumulator_value", config.initial_accumulator_value);
-    reader.check_all_read({"name", "beta1", "beta2", "epsilon", "momentum", "nesterov", "rho", "weight_decay",
-                           "initial_accumulator_value"});
-    if (config.name == "lbfgs") return nullptr;
+    reader.check_all_read({"name", "beta1", "beta2", "epsilon", "momentum", "nesterov", "rho",
+                           "weight_decay", "initial_accumulator_value"});
+    if (config.name == "lbfgs") {
+        return nullptr;
+    }
     return fastml::make_optimizer<T>(config);
 }
 
 fastml::ScheduleConfig make_schedule_config(const py::dict& settings) {
     fastml::ScheduleConfig config;
     ConfigReader reader(settings, "schedule");
-    reader.read("name", config.name).read("step_size", config.step_size).read("gamma", config.gamma)
-        .read("decay_rate", config.decay_rate).read("t_max", config.t_max)
+    reader.read("name", config.name)
+        .read("step_size", config.step_size)
+        .read("gamma", config.gamma)
+        .read("decay_rate", config.decay_rate)
+        .read("t_max", config.t_max)
         .read("min_learning_rate", config.min_learning_rate);
-    reader.check_all_read({"name", "step_size", "gamma", "decay_rate", "t_max", "min_learning_rate"});
+    reader.check_all_read(
+        {"name", "step_size", "gamma", "decay_rate", "t_max", "min_learning_rate"});
     return config;
 }
 
@@ -219,29 +232,43 @@ struct RowArrays {
               const py::object& weights_in, const char* name)
         : X(std::move(X_in)) {
         if (X.ndim() != 2 || X.shape(1) != model.n_features()) {
-            fastml::throw_invalid_argument(name, " must have shape (n_samples, ", model.n_features(), ")");
+            fastml::throw_invalid_argument(name, " must have shape (n_samples, ",
+                                           model.n_features(), ")");
         }
         const Index n = X.shape(0);
         rows.X = X.data();
         rows.n_rows = n;
         if (model.loss() == fastml::LinearLoss::kSoftmax) {
             classes = targets_in.cast<CArray<std::int64_t>>();
-            if (classes.size() != n) fastml::throw_invalid_argument("targets of ", name, " must have ", n, " class indices; got ", classes.size());
+            if (classes.size() != n) {
+                fastml::throw_invalid_argument("targets of ", name, " must have ", n,
+                                               " class indices; got ", classes.size());
+            }
             const Index k = model.n_outputs();
             for (Index i = 0; i < n; ++i) {
                 const std::int64_t c = classes.data()[i];
-                if (c < 0 || c >= k) fastml::throw_invalid_argument("targets[", i, "] = ", c, " is not a class index in [0, ", k, ")");
+                if (c < 0 || c >= k) {
+                    fastml::throw_invalid_argument("targets[", i, "] = ", c,
+                                                   " is not a class index in [0, ", k, ")");
+                }
             }
             rows.classes = classes.data();
         } else {
             targets = targets_in.cast<CArray<T>>();
-            const Index width = model.loss() == fastml::LinearLoss::kSquared ? model.n_outputs() : 1;
-            if (targets.size() != n * width) fastml::throw_invalid_argument("targets of ", name, " must have ", n * width, " values; got ", targets.size());
+            const Index width =
+                model.loss() == fastml::LinearLoss::kSquared ? model.n_outputs() : 1;
+            if (targets.size() != n * width) {
+                fastml::throw_invalid_argument("targets of ", name, " must have ", n * width,
+                                               " values; got ", targets.size());
+            }
             rows.targets = targets.data();
         }
         if (!weights_in.is_none()) {
             sample_weight = weights_in.cast<CArray<T>>();
-            if (sample_weight.size() != n) fastml::throw_invalid_argument("sample_weight of ", name, " must have ", n, " values; got ", sample_weight.size());
+            if (sample_weight.size() != n) {
+                fastml::throw_invalid_argument("sample_weight of ", name, " must have ", n,
+                                               " values; got ", sample_weight.size());
+            }
             rows.sample_weight = sample_weight.data();
         }
     }
@@ -281,76 +308,96 @@ void bind_linear(py::module_& m, const char* trainer_name) {
     }, py::arg("params").noconvert(), py::arg("X").noconvert(), py::arg("n_outputs"), py::arg("n_threads") = 0,
        "Logits X @ W.T + b of a linear model with flat params [W.ravel(), b].");
 
-    py::class_<Trainer>(m, trainer_name,
-                        "Stateful trainer of a linear model: parameters, optimizer state, L-BFGS history, "
-                        "shuffling engine and epoch count, all kept between calls to fit.")
-        .def(py::init([](Index n_features, Index n_outputs, const std::string& loss, bool fit_intercept,
-                         const py::dict& optimizer, double alpha, double l1_ratio, std::uint64_t seed) {
-                 return Trainer(fastml::LinearModel<T>(n_features, n_outputs, parse_linear_loss(loss)),
-                                make_linear_optimizer<T>(optimizer), fastml::Penalty{alpha, l1_ratio},
-                                fit_intercept, seed);
+    py::class_<Trainer>(
+        m, trainer_name,
+        "Stateful trainer of a linear model: parameters, optimizer state, L-BFGS history, "
+        "shuffling engine and epoch count, all kept between calls to fit.")
+        .def(py::init([](Index n_features, Index n_outputs, const std::string& loss,
+                         bool fit_intercept, const py::dict& optimizer, double alpha,
+                         double l1_ratio, std::uint64_t seed) {
+                 return Trainer(
+                     fastml::LinearModel<T>(n_features, n_outputs, parse_linear_loss(loss)),
+                     make_linear_optimizer<T>(optimizer), fastml::Penalty{alpha, l1_ratio},
+                     fit_intercept, seed);
              }),
              py::arg("n_features"), py::arg("n_outputs"), py::arg("loss"), py::arg("fit_intercept"),
-             py::arg("optimizer"), py::arg("alpha") = 0.0, py::arg("l1_ratio") = 0.0, py::arg("seed") = 0,
-             "optimizer is a dict with the key 'name' ('lbfgs' or an update rule of the factory) and "
+             py::arg("optimizer"), py::arg("alpha") = 0.0, py::arg("l1_ratio") = 0.0,
+             py::arg("seed") = 0,
+             "optimizer is a dict with the key 'name' ('lbfgs' or an update rule of the factory) "
+             "and "
              "that rule's hyperparameters.")
-        .def_property("params",
-            [](Trainer& t) { return CArray<T>(t.params().size(), t.params().data()); },
+        .def_property(
+            "params", [](Trainer& t) { return CArray<T>(t.params().size(), t.params().data()); },
             [](Trainer& t, CArray<T> values) {
                 if (values.size() != t.params().size()) {
-                    fastml::throw_invalid_argument("params must have ", t.params().size(), " values; got ", values.size());
+                    fastml::throw_invalid_argument("params must have ", t.params().size(),
+                                                   " values; got ", values.size());
                 }
                 std::copy_n(values.data(), values.size(), t.params().data());
                 t.clear_history();
             },
-            "Copy of the flat parameters [coef.ravel(), intercept]; setting them clears the L-BFGS history.")
-        .def_property_readonly("epochs_done", &Trainer::epochs_done, "Epochs run over all calls to fit.")
-        .def("fit", [](Trainer& t, CArray<T> X, py::object targets, py::object sample_weight,
-                       Index batch_size, int max_epochs, double tol, int n_iter_no_change,
-                       double learning_rate, int n_threads, py::object callback, py::object X_val,
-                       py::object targets_val, py::object sample_weight_val, bool early_stopping,
-                       py::object schedule) {
-                 RowArrays<T> train(t.model(), X, targets, sample_weight, "X");
-                 std::optional<RowArrays<T>> validation;
-                 if (!X_val.is_none()) {
-                     validation.emplace(t.model(), X_val.cast<CArray<T>>(), targets_val, sample_weight_val, "X_val");
-                 }
-                 fastml::TrainOptions options;
-                 options.batch_size = batch_size;
-                 options.max_epochs = max_epochs;
-                 options.tol = tol;
-                 options.n_iter_no_change = n_iter_no_change;
-                 options.learning_rate = learning_rate;
-                 options.n_threads = n_threads;
-                 options.early_stopping = early_stopping;
-                 if (!schedule.is_none()) {
-                     options.schedule = make_schedule_config(schedule.cast<py::dict>());
-                     fastml::check_schedule(options.schedule, learning_rate);
-                 }
+            "Copy of the flat parameters [coef.ravel(), intercept]; setting them clears the L-BFGS "
+            "history.")
+        .def_property_readonly("epochs_done", &Trainer::epochs_done,
+                               "Epochs run over all calls to fit.")
+        .def(
+            "fit",
+            [](Trainer& t, CArray<T> X, py::object targets, py::object sample_weight,
+               Index batch_size, int max_epochs, double tol, int n_iter_no_change,
+               double learning_rate, int n_threads, py::object callback, py::object X_val,
+               py::object targets_val, py::object sample_weight_val, bool early_stopping,
+               py::object schedule) {
+                RowArrays<T> train(t.model(), X, targets, sample_weight, "X");
+                std::optional<RowArrays<T>> validation;
+                if (!X_val.is_none()) {
+                    validation.emplace(t.model(), X_val.cast<CArray<T>>(), targets_val,
+                                       sample_weight_val, "X_val");
+                }
+                fastml::TrainOptions options;
+                options.batch_size = batch_size;
+                options.max_epochs = max_epochs;
+                options.tol = tol;
+                options.n_iter_no_change = n_iter_no_change;
+                options.learning_rate = learning_rate;
+                options.n_threads = n_threads;
+                options.early_stopping = early_stopping;
+                if (!schedule.is_none()) {
+                    options.schedule = make_schedule_config(schedule.cast<py::dict>());
+                    fastml::check_schedule(options.schedule, learning_rate);
+                }
 
-                 // Every epoch briefly takes the GIL to let Ctrl-C interrupt
-                 // training and to report progress to the optional callback.
-                 fastml::EpochCallback on_epoch = [&callback](const fastml::EpochReport& report) {
-                     py::gil_scoped_acquire acquire;
-                     if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-                     if (callback.is_none()) return true;
-                     return callback(report.epoch, report.train_loss, report.train_cost).template cast<bool>();
-                 };
-                 fastml::TrainResult result;
-                 {
-                     py::gil_scoped_release release;
-                     result = t.fit(train.rows, options, validation ? &validation->rows : nullptr, on_epoch);
-                 }
-                 return train_result_to_dict(result);
-             },
-             py::arg("X").noconvert(), py::arg("targets"), py::arg("sample_weight"), py::arg("batch_size"),
-             py::arg("max_epochs"), py::arg("tol"), py::arg("n_iter_no_change"), py::arg("learning_rate"),
-             py::arg("n_threads"), py::arg("callback") = py::none(), py::arg("X_val") = py::none(),
-             py::arg("targets_val") = py::none(), py::arg("sample_weight_val") = py::none(),
-             py::arg("early_stopping") = false, py::arg("schedule") = py::none(),
-             "Train for up to max_epochs epochs and return a dict with n_epochs, converged, diverged, "
-             "interrupted, stalled, best_epoch, gradient_norm, n_evaluations, train_loss, train_cost "
-             "and val_loss.");
+                // Every epoch briefly takes the GIL to let Ctrl-C interrupt
+                // training and to report progress to the optional callback.
+                fastml::EpochCallback on_epoch = [&callback](const fastml::EpochReport& report) {
+                    py::gil_scoped_acquire acquire;
+                    if (PyErr_CheckSignals() != 0) {
+                        throw py::error_already_set();
+                    }
+                    if (callback.is_none()) {
+                        return true;
+                    }
+                    return callback(report.epoch, report.train_loss, report.train_cost)
+                        .template cast<bool>();
+                };
+                fastml::TrainResult result;
+                {
+                    py::gil_scoped_release release;
+                    result = t.fit(train.rows, options, validation ? &validation->rows : nullptr,
+                                   on_epoch);
+                }
+                return train_result_to_dict(result);
+            },
+            py::arg("X").noconvert(), py::arg("targets"), py::arg("sample_weight"),
+            py::arg("batch_size"), py::arg("max_epochs"), py::arg("tol"),
+            py::arg("n_iter_no_change"), py::arg("learning_rate"), py::arg("n_threads"),
+            py::arg("callback") = py::none(), py::arg("X_val") = py::none(),
+            py::arg("targets_val") = py::none(), py::arg("sample_weight_val") = py::none(),
+            py::arg("early_stopping") = false, py::arg("schedule") = py::none(),
+            "Train for up to max_epochs epochs and return a dict with n_epochs, converged, "
+            "diverged, "
+            "interrupted, stalled, best_epoch, gradient_norm, n_evaluations, train_loss, "
+            "train_cost "
+            "and val_loss.");
 }
 // An update rule applied in place to a caller's parameter array, for tests and
 // for users who compute gradients in their own loop. The array is split into
