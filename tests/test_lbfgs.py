@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
 
 from fastml import LinearRegression, LogisticRegression, _core
 from fastml.datasets import load_breast_cancer, load_digits
@@ -38,9 +39,12 @@ def test_lbfgs_matches_sklearn_optimum(loader):
     # C * n is the mean loss plus alpha / 2 * ||w||^2 with alpha = 1 / (C * n).
     C = 1.0
     alpha = 1.0 / (C * len(y))
-    reference = sklearn_linear_model.LogisticRegression(
-        C=C, tol=1e-6, max_iter=5000
-    ).fit(X, y)
+    # One BLAS thread: on a busy machine threaded BLAS makes this fit take
+    # seconds instead of tens of milliseconds.
+    with threadpool_limits(limits=1):
+        reference = sklearn_linear_model.LogisticRegression(
+            C=C, tol=1e-6, max_iter=5000
+        ).fit(X, y)
     estimator = LogisticRegression(penalty="l2", alpha=alpha, tol=1e-6).fit(X, y)
 
     expected = penalized_cost(reference.coef_, reference.intercept_, X, y, alpha)

@@ -76,7 +76,8 @@ class LinearRegression(RegressorMixin, LinearModelBase):
         first-order optimizers, the largest absolute gradient entry for
         "lbfgs". It is absolute, so it scales with the square of y.
     n_iter_no_change : int >= 1, default=5
-        Epochs without improvement before stopping.
+        Epochs without improvement before stopping; L-BFGS uses it only with
+        ``early_stopping``.
     early_stopping : bool, default=False
         Monitor the validation loss, stop after ``n_iter_no_change`` epochs
         without improvement and keep the best coefficients. The validation

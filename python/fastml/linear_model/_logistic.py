@@ -75,7 +75,8 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
         absolute gradient entry is at most ``tol`` or the cost changes by
         less than 64 machine epsilons relative to it.
     n_iter_no_change : int >= 1, default=5
-        Epochs without improvement before stopping.
+        Epochs without improvement before stopping; L-BFGS uses it only with
+        ``early_stopping``.
     early_stopping : bool, default=False
         Monitor the mean loss on validation data instead of the training
         cost, stop after ``n_iter_no_change`` epochs without improvement
