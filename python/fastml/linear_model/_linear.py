@@ -163,7 +163,11 @@ class LinearRegression(RegressorMixin, LinearModelBase):
         """Run one epoch over X and y, continuing from the previous state.
 
         The optimizer state and the learning-rate schedule continue across
-        calls, and the centring offsets of the first call are kept.
+        calls, the centring offsets of the first call are kept, and
+        ``early_stopping`` is not used. With ``optimizer="lbfgs"`` each call
+        is one L-BFGS iteration that keeps the curvature pairs of earlier
+        calls, which describe earlier data; for a stream of different batches
+        a first-order optimizer is the usual choice.
         """
         return self._fit(X, y, sample_weight, None, None, partial=True)
 

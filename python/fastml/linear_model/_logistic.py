@@ -199,6 +199,10 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
         schedule continue across calls; ``early_stopping`` is not used.
         ``class_weight="balanced"`` is rejected, because one batch cannot
         give the class frequencies: pass a dict computed on all the data.
+        With ``optimizer="lbfgs"`` each call is one L-BFGS iteration that
+        keeps the curvature pairs of earlier calls, which describe earlier
+        data; for a stream of different batches a first-order optimizer is
+        the usual choice.
         """
         return self._fit(X, y, sample_weight, None, None, partial=True, classes=classes)
 
