@@ -62,7 +62,7 @@ public:
         n_l1_ = n_penalized;
     }
 
-    // Writes the gradient of the smooth part plus the subgradient of the L1
+    // Returns the gradient of the smooth part plus the subgradient of the L1
     // term of smaller magnitude (0 at a zero entry whose smooth gradient lies
     // within [-lambda, lambda]).
     Vector<double> pseudo_gradient(const Vector<double>& x, const Vector<double>& grad) const {
@@ -160,7 +160,7 @@ private:
         }
 
         // The orthant of x: the sign of each penalized entry, or for a zero
-        // entry the sign of the step the pseudo-gradient asks for.
+        // entry the sign of minus its pseudo-gradient.
         Vector<double> orthant(n_l1_);
         for (Index j = 0; j < n_l1_; ++j) {
             orthant[j] = x[j] != 0 ? x[j] : -pseudo[j];
@@ -223,8 +223,8 @@ private:
     }
 
     // Keeps the pair only when s.y > 0, which keeps the implicit inverse
-    // Hessian positive definite (always true for a convex objective and a
-    // step meeting the curvature condition, barring rounding).
+    // Hessian positive definite. A step meeting the Wolfe curvature condition
+    // guarantees it, and so does strict convexity; rounding can break both.
     void remember(const Vector<double>& step, const Vector<double>& gradient_change) {
         const double curvature = step.dot(gradient_change);
         if (!(curvature > 1e-12 * gradient_change.squaredNorm()) || !(curvature > 0)) {
