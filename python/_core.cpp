@@ -9,7 +9,10 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "fastml/activations.hpp"
@@ -18,6 +21,7 @@
 #include "fastml/mlp/network.hpp"
 #include "fastml/mlp/train_network.hpp"
 #include "fastml/optimizers/factory.hpp"
+#include "fastml/schedules.hpp"
 #include "fastml/train_linear.hpp"
 
 namespace py = pybind11;
@@ -158,6 +162,141 @@ fastml::LinearLoss parse_linear_loss(const std::string& name) {
     fastml::throw_invalid_argument("unknown linear loss '", name, "'; expected 'logistic', 'softmax' or 'squared'");
 }
 
+// Reads the fields of a config struct from a dict whose keys are the field
+// names, as fastml.optimizers.resolve_optimizer and resolve_schedule return.
+class ConfigReader {
+public:
+    ConfigReader(const py::dict& settings, const char* what) : settings_(settings), what_(what) {}
+
+    template <typename Field>
+    ConfigReader& read(const char* key, Field& field) {
+        if (settings_.contains(key)) {
+            field = settings_[key].template cast<Field>();
+        }
+        return *this;
+    }
+
+    // Throws for keys that no read() call named.
+    void check_all_read(const std::vector<std::string>& names) const {
+        for (const auto& item : settings_) {
+            const std::string key = item.first.cast<std::string>();
+            if (std::find(names.begin(), names.end(), key) == names.end()) {
+                fastml::throw_invalid_argument("unknown ", what_, " setting '", key, "'");
+            }
+        }
+    }
+
+private:
+    const py::dict& settings_;
+    const char* what_;
+};
+
+// The optimizer named "lbfgs" has no update rule: a null result makes the
+// trainer run L-BFGS.
+template <typename T>
+std::unique_ptr<fastml::Optimizer<T>> make_linear_optimizer(const py::dict& settings) {
+    fastml::OptimizerConfig config;
+    ConfigReader reader(settings, "optimizer");
+    reader.read("name", config.name)
+        .read("beta1", config.beta1)
+        .read("beta2", config.beta2)
+        .read("epsilon", config.epsilon)
+        .read("momentum", config.momentum)
+        .read("nesterov", config.nesterov)
+        .read("rho", config.rho)
+        .read("weight_decay", config.weight_decay)
+        .read("initial_accumulator_value", config.initial_accumulator_value);
+    reader.check_all_read({"name", "beta1", "beta2", "epsilon", "momentum", "nesterov", "rho",
+                           "weight_decay", "initial_accumulator_value"});
+    if (config.name == "lbfgs") {
+        return nullptr;
+    }
+    return fastml::make_optimizer<T>(config);
+}
+
+fastml::ScheduleConfig make_schedule_config(const py::dict& settings) {
+    fastml::ScheduleConfig config;
+    ConfigReader reader(settings, "schedule");
+    reader.read("name", config.name)
+        .read("step_size", config.step_size)
+        .read("gamma", config.gamma)
+        .read("decay_rate", config.decay_rate)
+        .read("t_max", config.t_max)
+        .read("min_learning_rate", config.min_learning_rate);
+    reader.check_all_read(
+        {"name", "step_size", "gamma", "decay_rate", "t_max", "min_learning_rate"});
+    return config;
+}
+
+// Arrays of one set of rows, kept alive while the C++ trainer reads them.
+template <typename T>
+struct RowArrays {
+    CArray<T> X, targets, sample_weight;
+    CArray<std::int64_t> classes;
+    fastml::LinearRows<T> rows;
+
+    RowArrays(const fastml::LinearModel<T>& model, CArray<T> X_in, const py::object& targets_in,
+              const py::object& weights_in, const char* name)
+        : X(std::move(X_in)) {
+        if (X.ndim() != 2 || X.shape(1) != model.n_features()) {
+            fastml::throw_invalid_argument(name, " must have shape (n_samples, ",
+                                           model.n_features(), ")");
+        }
+        const Index n = X.shape(0);
+        rows.X = X.data();
+        rows.n_rows = n;
+        if (model.loss() == fastml::LinearLoss::kSoftmax) {
+            classes = targets_in.cast<CArray<std::int64_t>>();
+            if (classes.size() != n) {
+                fastml::throw_invalid_argument("targets of ", name, " must have ", n,
+                                               " class indices; got ", classes.size());
+            }
+            const Index k = model.n_outputs();
+            for (Index i = 0; i < n; ++i) {
+                const std::int64_t c = classes.data()[i];
+                if (c < 0 || c >= k) {
+                    fastml::throw_invalid_argument("targets[", i, "] = ", c,
+                                                   " is not a class index in [0, ", k, ")");
+                }
+            }
+            rows.classes = classes.data();
+        } else {
+            targets = targets_in.cast<CArray<T>>();
+            const Index width =
+                model.loss() == fastml::LinearLoss::kSquared ? model.n_outputs() : 1;
+            if (targets.size() != n * width) {
+                fastml::throw_invalid_argument("targets of ", name, " must have ", n * width,
+                                               " values; got ", targets.size());
+            }
+            rows.targets = targets.data();
+        }
+        if (!weights_in.is_none()) {
+            sample_weight = weights_in.cast<CArray<T>>();
+            if (sample_weight.size() != n) {
+                fastml::throw_invalid_argument("sample_weight of ", name, " must have ", n,
+                                               " values; got ", sample_weight.size());
+            }
+            rows.sample_weight = sample_weight.data();
+        }
+    }
+};
+
+py::dict train_result_to_dict(const fastml::TrainResult& result) {
+    py::dict out;
+    out["n_epochs"] = result.n_epochs;
+    out["converged"] = result.converged;
+    out["diverged"] = result.diverged;
+    out["interrupted"] = result.interrupted;
+    out["stalled"] = result.stalled;
+    out["best_epoch"] = result.best_epoch;
+    out["gradient_norm"] = result.gradient_norm;
+    out["n_evaluations"] = result.n_evaluations;
+    out["train_loss"] = result.train_loss;
+    out["train_cost"] = result.train_cost;
+    out["val_loss"] = result.val_loss;
+    return out;
+}
+
 template <typename T>
 void bind_linear(py::module_& m, const char* trainer_name) {
     using Trainer = fastml::LinearTrainer<T>;
@@ -217,91 +356,214 @@ void bind_linear(py::module_& m, const char* trainer_name) {
        py::arg("loss"), py::arg("n_outputs"), py::arg("scale") = 1.0, py::arg("n_threads") = 0,
        "Fused pass of a linear model: (sum_i w_i * loss_i, scale * its gradient) for flat params [W.ravel(), b].");
 
-    py::class_<Trainer>(m, trainer_name, "Stateful trainer of a linear model: parameters, optimizer state and RNG.")
-        .def(py::init([](Index n_features, Index n_outputs, const std::string& loss, bool fit_intercept,
-                         const std::string& optimizer, double beta1, double beta2, double epsilon,
-                         double alpha, double l1_ratio, std::uint64_t seed) {
-                 fastml::OptimizerConfig config{optimizer, beta1, beta2, epsilon};
-                 return Trainer(fastml::LinearModel<T>(n_features, n_outputs, parse_linear_loss(loss)),
-                                fastml::make_optimizer<T>(config), fastml::Penalty{alpha, l1_ratio},
-                                fit_intercept, seed);
+    py::class_<Trainer>(
+        m, trainer_name,
+        "Stateful trainer of a linear model: parameters, optimizer state, L-BFGS history, "
+        "shuffling engine and epoch count, all kept between calls to fit.")
+        .def(py::init([](Index n_features, Index n_outputs, const std::string& loss,
+                         bool fit_intercept, const py::dict& optimizer, double alpha,
+                         double l1_ratio, std::uint64_t seed) {
+                 return Trainer(
+                     fastml::LinearModel<T>(n_features, n_outputs, parse_linear_loss(loss)),
+                     make_linear_optimizer<T>(optimizer), fastml::Penalty{alpha, l1_ratio},
+                     fit_intercept, seed);
              }),
              py::arg("n_features"), py::arg("n_outputs"), py::arg("loss"), py::arg("fit_intercept"),
-             py::arg("optimizer"), py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("epsilon") = 1e-8,
-             py::arg("alpha") = 0.0, py::arg("l1_ratio") = 0.0, py::arg("seed") = 0)
-        .def_property("params",
-            [](Trainer& t) { return CArray<T>(t.params().size(), t.params().data()); },
+             py::arg("optimizer"), py::arg("alpha") = 0.0, py::arg("l1_ratio") = 0.0,
+             py::arg("seed") = 0,
+             "optimizer is a dict with the key 'name' ('lbfgs' or an update rule of the factory) "
+             "and "
+             "that rule's hyperparameters.")
+        .def_property(
+            "params", [](Trainer& t) { return CArray<T>(t.params().size(), t.params().data()); },
             [](Trainer& t, CArray<T> values) {
                 if (values.size() != t.params().size()) {
-                    fastml::throw_invalid_argument("params must have ", t.params().size(), " values; got ", values.size());
+                    fastml::throw_invalid_argument("params must have ", t.params().size(),
+                                                   " values; got ", values.size());
                 }
                 std::copy_n(values.data(), values.size(), t.params().data());
+                t.clear_history();
             },
-            "Copy of the flat parameters [coef.ravel(), intercept].")
-        .def("fit", [](Trainer& t, CArray<T> X, py::object targets, py::object sample_weight,
-                       Index batch_size, int max_epochs, double tol, int n_iter_no_change,
-                       double learning_rate, int n_threads, py::object callback) {
-                 if (X.ndim() != 2 || X.shape(1) != t.model().n_features()) {
-                     fastml::throw_invalid_argument("X must have shape (n_samples, ", t.model().n_features(), ")");
-                 }
-                 const Index n = X.shape(0);
-                 fastml::LinearRows<T> rows;
-                 rows.X = X.data();
-                 rows.n_rows = n;
-                 CArray<T> real_targets;
-                 CArray<std::int64_t> class_targets;
-                 if (t.model().loss() == fastml::LinearLoss::kSoftmax) {
-                     class_targets = targets.cast<CArray<std::int64_t>>();
-                     check_class_indices(class_targets, n, t.model().n_outputs());
-                     rows.classes = class_targets.data();
-                 } else {
-                     real_targets = targets.cast<CArray<T>>();
-                     const Index width = t.model().loss() == fastml::LinearLoss::kSquared ? t.model().n_outputs() : 1;
-                     if (real_targets.size() != n * width) fastml::throw_invalid_argument("targets must have ", n * width, " values; got ", real_targets.size());
-                     rows.targets = real_targets.data();
-                 }
-                 CArray<T> weights;
-                 if (!sample_weight.is_none()) {
-                     weights = sample_weight.cast<CArray<T>>();
-                     if (weights.size() != n) fastml::throw_invalid_argument("sample_weight must have ", n, " values; got ", weights.size());
-                     rows.sample_weight = weights.data();
-                 }
-                 fastml::TrainOptions options;
-                 options.batch_size = batch_size;
-                 options.max_epochs = max_epochs;
-                 options.tol = tol;
-                 options.n_iter_no_change = n_iter_no_change;
-                 options.learning_rate = learning_rate;
-                 options.n_threads = n_threads;
+            "Copy of the flat parameters [coef.ravel(), intercept]; setting them clears the L-BFGS "
+            "history.")
+        .def_property_readonly("epochs_done", &Trainer::epochs_done,
+                               "Epochs run over all calls to fit.")
+        .def(
+            "fit",
+            [](Trainer& t, CArray<T> X, py::object targets, py::object sample_weight,
+               Index batch_size, int max_epochs, double tol, int n_iter_no_change,
+               double learning_rate, int n_threads, py::object callback, py::object X_val,
+               py::object targets_val, py::object sample_weight_val, bool early_stopping,
+               py::object schedule) {
+                RowArrays<T> train(t.model(), X, targets, sample_weight, "X");
+                std::optional<RowArrays<T>> validation;
+                if (!X_val.is_none()) {
+                    validation.emplace(t.model(), X_val.cast<CArray<T>>(), targets_val,
+                                       sample_weight_val, "X_val");
+                }
+                fastml::TrainOptions options;
+                options.batch_size = batch_size;
+                options.max_epochs = max_epochs;
+                options.tol = tol;
+                options.n_iter_no_change = n_iter_no_change;
+                options.learning_rate = learning_rate;
+                options.n_threads = n_threads;
+                options.early_stopping = early_stopping;
+                if (!schedule.is_none()) {
+                    options.schedule = make_schedule_config(schedule.cast<py::dict>());
+                    fastml::check_schedule(options.schedule, learning_rate);
+                }
 
-                 // Every epoch briefly takes the GIL to let Ctrl-C interrupt
-                 // training and to report progress to the optional callback.
-                 fastml::EpochCallback on_epoch = [&callback](const fastml::EpochReport& report) {
-                     py::gil_scoped_acquire acquire;
-                     if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-                     if (callback.is_none()) return true;
-                     return callback(report.epoch, report.train_loss, report.train_cost).template cast<bool>();
-                 };
-                 fastml::TrainResult result;
-                 {
-                     py::gil_scoped_release release;
-                     result = t.fit(rows, options, on_epoch);
-                 }
-                 py::dict out;
-                 out["n_epochs"] = result.n_epochs;
-                 out["converged"] = result.converged;
-                 out["diverged"] = result.diverged;
-                 out["interrupted"] = result.interrupted;
-                 out["gradient_norm"] = result.gradient_norm;
-                 out["train_loss"] = result.train_loss;
-                 out["train_cost"] = result.train_cost;
-                 return out;
-             },
-             py::arg("X").noconvert(), py::arg("targets"), py::arg("sample_weight"), py::arg("batch_size"),
-             py::arg("max_epochs"), py::arg("tol"), py::arg("n_iter_no_change"), py::arg("learning_rate"),
-             py::arg("n_threads"), py::arg("callback") = py::none(),
-             "Train for up to max_epochs epochs and return a dict with n_epochs, converged, diverged, "
-             "interrupted, gradient_norm, train_loss and train_cost.");
+                // Every epoch briefly takes the GIL to let Ctrl-C interrupt
+                // training and to report progress to the optional callback.
+                fastml::EpochCallback on_epoch = [&callback](const fastml::EpochReport& report) {
+                    py::gil_scoped_acquire acquire;
+                    if (PyErr_CheckSignals() != 0) {
+                        throw py::error_already_set();
+                    }
+                    if (callback.is_none()) {
+                        return true;
+                    }
+                    return callback(report.epoch, report.train_loss, report.train_cost)
+                        .template cast<bool>();
+                };
+                fastml::TrainResult result;
+                {
+                    py::gil_scoped_release release;
+                    result = t.fit(train.rows, options, validation ? &validation->rows : nullptr,
+                                   on_epoch);
+                }
+                return train_result_to_dict(result);
+            },
+            py::arg("X").noconvert(), py::arg("targets"), py::arg("sample_weight"),
+            py::arg("batch_size"), py::arg("max_epochs"), py::arg("tol"),
+            py::arg("n_iter_no_change"), py::arg("learning_rate"), py::arg("n_threads"),
+            py::arg("callback") = py::none(), py::arg("X_val") = py::none(),
+            py::arg("targets_val") = py::none(), py::arg("sample_weight_val") = py::none(),
+            py::arg("early_stopping") = false, py::arg("schedule") = py::none(),
+            "Train for up to max_epochs epochs and return a dict with n_epochs, converged, "
+            "diverged, "
+            "interrupted, stalled, best_epoch, gradient_norm, n_evaluations, train_loss, "
+            "train_cost "
+            "and val_loss.");
+}
+// An update rule applied in place to a caller's parameter array, for tests and
+// for users who compute gradients in their own loop. The array is split into
+// segments of the given sizes; a step updates every segment or only the listed
+// ones, and the others keep their values and their optimizer state.
+template <typename T>
+class OptimizerStepper {
+public:
+    OptimizerStepper(const fastml::OptimizerConfig& config, const std::vector<Index>& segment_sizes)
+        : config_(config), rule_(fastml::make_optimizer<T>(config)) {
+        if (segment_sizes.empty()) fastml::throw_invalid_argument("segment_sizes must not be empty");
+        Index begin = 0;
+        for (std::size_t i = 0; i < segment_sizes.size(); ++i) {
+            if (segment_sizes[i] < 0) {
+                fastml::throw_invalid_argument("segment_sizes[", i, "] must be >= 0; got ", segment_sizes[i]);
+            }
+            bounds_.push_back(begin);
+            begin += segment_sizes[i];
+        }
+        bounds_.push_back(begin);
+        rule_->reset(begin, n_segments());
+    }
+
+    Index n_params() const { return bounds_.back(); }
+    Index n_segments() const { return Index(bounds_.size()) - 1; }
+    const std::string& name() const { return config_.name; }
+
+    void exclude_from_weight_decay(Index segment) {
+        check_segment(segment);
+        rule_->exclude_from_weight_decay(segment);
+    }
+
+    void step(CArray<T> params, CArray<T> grad, double learning_rate, const std::vector<Index>& segments) {
+        if (!params.writeable()) fastml::throw_invalid_argument("params must be a writable array");
+        if (params.size() != n_params()) {
+            fastml::throw_invalid_argument("params must have ", n_params(), " values; got ", params.size());
+        }
+        if (grad.size() != n_params()) {
+            fastml::throw_invalid_argument("grad must have ", n_params(), " values; got ", grad.size());
+        }
+        if (!(std::isfinite(learning_rate) && learning_rate >= 0)) {
+            fastml::throw_invalid_argument("learning_rate must be finite and >= 0; got ", learning_rate);
+        }
+        for (Index segment : segments) check_segment(segment);
+
+        T* w = params.mutable_data();
+        const T* g = grad.data();
+        py::gil_scoped_release release;
+        for (Index segment : segments) {
+            rule_->update(segment, bounds_[segment], bounds_[segment + 1], w, g, learning_rate);
+        }
+    }
+
+    void step_all(CArray<T> params, CArray<T> grad, double learning_rate) {
+        std::vector<Index> all(n_segments());
+        for (Index i = 0; i < n_segments(); ++i) all[i] = i;
+        step(params, grad, learning_rate, all);
+    }
+
+private:
+    void check_segment(Index segment) const {
+        if (segment < 0 || segment >= n_segments()) {
+            fastml::throw_invalid_argument("segment must be in [0, ", n_segments(), "); got ", segment);
+        }
+    }
+
+    fastml::OptimizerConfig config_;
+    std::unique_ptr<fastml::Optimizer<T>> rule_;
+    std::vector<Index> bounds_;
+};
+
+template <typename T>
+void bind_optimizers(py::module_& m, const char* class_name) {
+    using Stepper = OptimizerStepper<T>;
+    py::class_<Stepper>(m, class_name,
+                        "An update rule stepping a NumPy parameter array in place, split into segments.")
+        .def(py::init([](const std::vector<Index>& segment_sizes, const std::string& name, double momentum,
+                         bool nesterov, double beta1, double beta2, double epsilon, double rho,
+                         double weight_decay, double initial_accumulator_value) {
+                 fastml::OptimizerConfig config;
+                 config.name = name;
+                 config.momentum = momentum;
+                 config.nesterov = nesterov;
+                 config.beta1 = beta1;
+                 config.beta2 = beta2;
+                 config.epsilon = epsilon;
+                 config.rho = rho;
+                 config.weight_decay = weight_decay;
+                 config.initial_accumulator_value = initial_accumulator_value;
+                 return Stepper(config, segment_sizes);
+             }),
+             py::arg("segment_sizes"), py::arg("name") = "sgd", py::arg("momentum") = 0.0,
+             py::arg("nesterov") = false, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999,
+             py::arg("epsilon") = 1e-8, py::arg("rho") = 0.99, py::arg("weight_decay") = 0.01,
+             py::arg("initial_accumulator_value") = 0.0)
+        .def_property_readonly("n_params", &Stepper::n_params)
+        .def_property_readonly("n_segments", &Stepper::n_segments)
+        .def_property_readonly("name", &Stepper::name)
+        .def("exclude_from_weight_decay", &Stepper::exclude_from_weight_decay, py::arg("segment"),
+             "Keep AdamW's decoupled weight decay off one segment, such as an intercept.")
+        .def("step", &Stepper::step_all, py::arg("params").noconvert(), py::arg("grad").noconvert(),
+             py::arg("learning_rate"), "Apply one update to every segment of params, in place.")
+        .def("step", &Stepper::step, py::arg("params").noconvert(), py::arg("grad").noconvert(),
+             py::arg("learning_rate"), py::arg("segments"),
+             "Apply one update to the listed segments of params, in place; the others are frozen.");
+}
+
+void bind_schedules(py::module_& m) {
+    m.def("scheduled_learning_rate",
+          [](double base_rate, int epoch, const std::string& name, int step_size, double gamma,
+             double decay_rate, int t_max, double min_learning_rate) {
+              fastml::ScheduleConfig config{name, step_size, gamma, decay_rate, t_max, min_learning_rate};
+              return fastml::scheduled_learning_rate(config, base_rate, epoch);
+          },
+          py::arg("base_rate"), py::arg("epoch"), py::arg("name") = "constant", py::arg("step_size") = 10,
+          py::arg("gamma") = 0.1, py::arg("decay_rate") = 1.0, py::arg("t_max") = 100,
+          py::arg("min_learning_rate") = 0.0,
+          "Learning rate of epoch `epoch` (0 for the first) under a schedule and a base rate.");
 }
 
 fastml::OutputLoss parse_output_loss(const std::string& name) {
@@ -432,18 +694,22 @@ void bind_networks(py::module_& m, const char* trainer_name) {
     py::class_<Trainer>(m, trainer_name,
                         "Stateful trainer of a dense network: parameters, optimizer state and RNG.")
         .def(py::init([](std::vector<Index> layer_sizes, std::vector<std::string> activations,
-                         const std::string& output, const std::string& optimizer, double beta1,
-                         double beta2, double epsilon, double alpha, double l1_ratio,
-                         std::uint64_t seed) {
-                 fastml::OptimizerConfig config{optimizer, beta1, beta2, epsilon};
-                 return Trainer(make_network<T>(layer_sizes, activations, output),
-                                fastml::make_optimizer<T>(config), fastml::Penalty{alpha, l1_ratio},
-                                seed);
+                         const std::string& output, const py::dict& optimizer, double alpha,
+                         double l1_ratio, std::uint64_t seed) {
+                 auto rule = make_linear_optimizer<T>(optimizer);
+                 if (!rule) {
+                     fastml::throw_invalid_argument(
+                         "NetworkTrainer: L-BFGS is available for the linear models only; use "
+                         "an update rule such as 'adam' or 'sgd' for a network");
+                 }
+                 return Trainer(make_network<T>(layer_sizes, activations, output), std::move(rule),
+                                fastml::Penalty{alpha, l1_ratio}, seed);
              }),
              py::arg("layer_sizes"), py::arg("activations"), py::arg("output"),
-             py::arg("optimizer"), py::arg("beta1") = 0.9, py::arg("beta2") = 0.999,
-             py::arg("epsilon") = 1e-8, py::arg("alpha") = 0.0, py::arg("l1_ratio") = 0.0,
-             py::arg("seed") = 0)
+             py::arg("optimizer"), py::arg("alpha") = 0.0, py::arg("l1_ratio") = 0.0,
+             py::arg("seed") = 0,
+             "optimizer is a dict with the key 'name' (an update rule of the factory) and that "
+             "rule's hyperparameters.")
         .def_property(
             "params", [](Trainer& t) { return CArray<T>(t.params().size(), t.params().data()); },
             [](Trainer& t, CArray<T> values) {
@@ -529,4 +795,7 @@ PYBIND11_MODULE(_core, m) {
     bind_linear<float>(m, "LinearTrainer32");
     bind_networks<double>(m, "NetworkTrainer64");
     bind_networks<float>(m, "NetworkTrainer32");
+    bind_optimizers<double>(m, "Optimizer64");
+    bind_optimizers<float>(m, "Optimizer32");
+    bind_schedules(m);
 }

@@ -185,7 +185,7 @@ def test_predict_before_fit_raises_not_fitted():
     "param, value, message",
     [
         ("alpha", -1.0, r"alpha must be a float in \[0, inf\); got -1.0"),
-        ("optimizer", "adamax", r"optimizer must be one of 'sgd', 'adam'; got 'adamax'"),
+        ("optimizer", "adamax", r"optimizer must be one of 'sgd', .*'lbfgs'; got 'adamax'"),
         ("penalty", "l3", r"penalty must be one of None, 'l2', 'l1', 'elasticnet'; got 'l3'"),
         ("learning_rate", 0.0, r"learning_rate must be a float in \(0, inf\); got 0.0"),
         ("batch_size", 0, r"batch_size must be one of None or an int in \[1, 9223372036854775807\]; got 0"),
@@ -242,7 +242,7 @@ def test_diverging_fit_raises_and_keeps_previous_model():
     coef = model.coef_.copy()
     with pytest.raises(FloatingPointError, match="smaller learning_rate"):
         LogisticRegression(optimizer="sgd", learning_rate=1e300, max_epochs=20).fit(X, y)
-    with pytest.raises(FloatingPointError, match="training cost became"):
+    with pytest.raises(FloatingPointError, match="parameters overflowed"):
         model.set_params(optimizer="sgd", learning_rate=1e300, max_epochs=20).fit(X, y)
     assert_array_equal(model.coef_, coef)
 
@@ -351,9 +351,10 @@ def test_coefficients_identical_for_any_thread_count(optimizer, batch_size, dtyp
 
 def test_random_state_changes_mini_batch_order():
     X, y = blobs()
-    first = fit_quietly(LogisticRegression(batch_size=8, max_epochs=3, random_state=1), X, y)
-    second = fit_quietly(LogisticRegression(batch_size=8, max_epochs=3, random_state=2), X, y)
-    same = fit_quietly(LogisticRegression(batch_size=8, max_epochs=3, random_state=1), X, y)
+    params = dict(optimizer="sgd", batch_size=8, max_epochs=3)
+    first = fit_quietly(LogisticRegression(**params, random_state=1), X, y)
+    second = fit_quietly(LogisticRegression(**params, random_state=2), X, y)
+    same = fit_quietly(LogisticRegression(**params, random_state=1), X, y)
     assert not np.array_equal(first.coef_, second.coef_)
     assert_array_equal(first.coef_, same.coef_)
 
@@ -450,18 +451,38 @@ def test_pickle_round_trip_keeps_predictions():
     assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
 
 
-def test_prediction_dtype_follows_training_dtype():
+def test_prediction_dtypes():
     X, y = blobs()
-    model = fit_quietly(LogisticRegression(max_epochs=20), X, y)
-    assert model.predict_proba(X.astype(np.float32)).dtype == np.float64
     model32 = fit_quietly(LogisticRegression(max_epochs=20), X.astype(np.float32), y)
-    assert model32.predict_proba(X).dtype == np.float32
+    assert model32.decision_function(X.astype(np.float32)).dtype == np.float32
+    # Probabilities are float64 for any input: a float32 p rounds to exactly 1
+    # long before log(p) does.
+    assert model32.predict_proba(X.astype(np.float32)).dtype == np.float64
+    assert model32.predict_log_proba(X.astype(np.float32)).dtype == np.float64
 
 
-def test_rising_cost_warns_to_lower_learning_rate():
+def test_runaway_cost_raises_and_suggests_lower_rate():
     X, y = datasets.load_breast_cancer()
-    with pytest.warns(ConvergenceWarning, match="made no progress.*Lower learning_rate"):
-        LogisticRegression(optimizer="sgd", learning_rate=0.1, max_epochs=50).fit(X, y)
+    model = LogisticRegression(optimizer="sgd", learning_rate=0.1, max_epochs=50)
+    with pytest.raises(FloatingPointError, match="rose from 0.693147 to .*smaller learning_rate"):
+        model.fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "costs, gradient_norm, expected",
+    [
+        ([0.69, 0.8, 0.75], 1.0, True),  # ended above the start
+        ([0.69, 0.69, 0.69], 1.0, True),  # never fell below the start
+        ([0.69, 0.69, 0.69], 0.0, False),  # flat at an optimum
+        ([0.69, 0.5, 0.4], 1.0, False),  # progress
+        ([0.69], 1.0, False),  # one epoch says nothing
+    ],
+)
+def test_no_progress_rule(costs, gradient_norm, expected):
+    from fastml._training import _made_no_progress
+
+    result = {"train_cost": costs, "gradient_norm": gradient_norm}
+    assert _made_no_progress(result, LogisticRegression(tol=1e-6)) is expected
 
 
 def test_overflowing_optimizer_state_warns():

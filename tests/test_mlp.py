@@ -9,7 +9,9 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fastml.datasets import load_digits
-from fastml.linear_model._base import OPTIMIZERS
+from fastml.optimizers import OPTIMIZER_NAMES
+
+OPTIMIZERS = [name for name in OPTIMIZER_NAMES if name != "lbfgs"]
 from fastml.neural_network import MLPClassifier, MLPRegressor
 
 
@@ -47,12 +49,12 @@ def test_digits_accuracy_near_sklearn(digits):
     assert ours.score(X_test, y_test) >= reference.score(X_test, y_test) - 0.01
 
 
-def zero_input_regressor(freeze):
+def zero_input_regressor(freeze, optimizer="sgd"):
     """One linear hidden unit whose weight gets no data gradient (X is 0)."""
     model = MLPRegressor(
         hidden_layer_sizes=(1,),
         activation="linear",
-        optimizer="sgd",
+        optimizer=optimizer,
         learning_rate=0.1,
         penalty="l2",
         alpha=0.01,
@@ -84,6 +86,22 @@ def test_unfrozen_weight_decays_under_penalty():
     np.testing.assert_allclose(
         model.layers_["layers.0.weight"][0, 0], 0.999**10, rtol=1e-12
     )
+
+
+def test_frozen_weight_ignores_momentum():
+    from fastml.optimizers import SGD
+
+    model, X, y = zero_input_regressor(freeze=[0], optimizer=SGD(0.1, momentum=0.9))
+    fit_quietly(model, X, y)
+    assert model.layers_["layers.0.weight"][0, 0] == 1.0
+
+
+def test_unfrozen_weight_decays_with_momentum():
+    from fastml.optimizers import SGD
+
+    model, X, y = zero_input_regressor(freeze=None, optimizer=SGD(0.1, momentum=0.9))
+    fit_quietly(model, X, y)
+    np.testing.assert_allclose(model.layers_["layers.0.weight"][0, 0], 0.958979, rtol=1e-6)
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)

@@ -1,34 +1,54 @@
 // The training loop of the linear models, run entirely in C++.
 //
-// An epoch is one pass over the data in batches: the whole set for
-// batch_size 0 (full-batch gradient descent), single rows for 1, and k rows
-// for k (mini-batches over a fresh seeded permutation each epoch). Each step
-// computes the fused loss and gradient of its batch, adds the L2 part of the
-// penalty, lets the optimizer update the coefficients and the intercept, and
-// applies the L1 proximal step to the coefficients.
+// Two methods share the loop. With a first-order optimizer an epoch is one
+// pass over the data in batches: the whole set for batch_size 0 (full-batch
+// gradient descent), single rows for 1, and k rows for k (mini-batches over
+// a fresh seeded permutation each epoch). Each step computes the fused loss
+// and gradient of its batch and adds the L2 part of the penalty. The L1 part
+// turns the gradient into a pseudo-gradient before the optimizer's update
+// and projects the coefficients back onto their orthants after it (see
+// penalty.hpp). With L-BFGS an epoch is one quasi-Newton iteration over the
+// full batch (see lbfgs.hpp).
+//
+// The trainer keeps its parameters, the optimizer state, the L-BFGS history,
+// the shuffling engine and the epoch count between calls to `fit`, so a
+// later call continues where the previous one stopped.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <random>
-#include <utility>
 #include <vector>
 
+#include "lbfgs.hpp"
 #include "linear_model.hpp"
 #include "optimizers/optimizer.hpp"
 #include "penalty.hpp"
+#include "schedules.hpp"
 
 namespace fastml {
 
 struct TrainOptions {
     Index batch_size = 0;  // 0: all rows in one batch
     int max_epochs = 100;
-    double tol = 1e-4;          // minimum decrease of the training cost per epoch
-    int n_iter_no_change = 5;   // epochs without that decrease before stopping
+    // First-order optimizers: the minimum decrease of the monitored cost per
+    // epoch, and the gradient norm (full batch only) at which training stops.
+    // L-BFGS: the largest absolute gradient entry at which training stops.
+    double tol = 1e-4;
+    int n_iter_no_change = 5;  // epochs without that decrease before stopping
     double learning_rate = 0.01;
-    int n_threads = 0;          // 0: OpenMP's default
+    // Evaluated per epoch, counting the epochs of every call to fit on the
+    // same trainer, so partial_fit continues the schedule.
+    ScheduleConfig schedule;
+    // Monitor the validation loss instead of the training cost, stop after
+    // n_iter_no_change epochs without improvement and restore the
+    // parameters of the best epoch. Needs validation rows.
+    bool early_stopping = false;
+    int n_threads = 0;  // 0: OpenMP's default
 };
 
 // Per-epoch report passed to the callback; returning false stops training.
@@ -42,11 +62,17 @@ using EpochCallback = std::function<bool(const EpochReport&)>;
 struct TrainResult {
     int n_epochs = 0;
     bool converged = false;
-    bool diverged = false;    // the cost became NaN or infinite
-    bool interrupted = false; // the callback returned false
-    double gradient_norm = 0; // Euclidean norm of the last step's gradient, penalty included
+    // NaN or infinite cost or parameters, or a cost that rose past twice its start.
+    bool diverged = false;
+    bool interrupted = false;  // the callback returned false
+    bool stalled = false;      // L-BFGS: no trial step decreased the cost
+    int best_epoch = -1;       // early stopping: the epoch whose parameters were kept
+    // Euclidean norm of the last full (pseudo-)gradient, penalty included.
+    double gradient_norm = 0;
+    Index n_evaluations = 0;         // passes over the training data
     std::vector<double> train_loss;  // mean loss per epoch, without the penalty
     std::vector<double> train_cost;  // train_loss plus the penalty
+    std::vector<double> val_loss;    // mean validation loss after each epoch
 };
 
 // Uniform integer in [0, bound) from a 64-bit engine, by rejection, so the
@@ -64,6 +90,8 @@ inline std::uint64_t uniform_below(std::mt19937_64& engine, std::uint64_t bound)
 template <typename T>
 class LinearTrainer {
 public:
+    // A null `optimizer` selects L-BFGS, or OWL-QN when the penalty has an L1
+    // part.
     LinearTrainer(LinearModel<T> model, std::unique_ptr<Optimizer<T>> optimizer, Penalty penalty,
                   bool fit_intercept, std::uint64_t seed)
         : model_(std::move(model)),
@@ -73,51 +101,178 @@ public:
           engine_(seed),
           params_(ArrayX<T>::Zero(model_.n_params())),
           grad_(model_.n_params()) {
-        optimizer_->reset(model_.n_params(), 2);
+        if (optimizer_) {
+            optimizer_->reset(model_.n_params(), 2);
+            optimizer_->exclude_from_weight_decay(1);  // the intercept
+        } else {
+            lbfgs_.emplace();
+            lbfgs_->set_l1(penalty_.l1_strength(), model_.n_coef());
+        }
     }
 
     LinearModel<T>& model() { return model_; }
     ArrayX<T>& params() { return params_; }
     const Penalty& penalty() const { return penalty_; }
+    bool uses_lbfgs() const { return !optimizer_; }
+    int epochs_done() const { return epochs_done_; }
+
+    // Forgets the L-BFGS curvature pairs, which describe the previous data
+    // and parameters; call after replacing the parameters.
+    void clear_history() {
+        if (lbfgs_) {
+            lbfgs_->clear_history();
+        }
+    }
 
     TrainResult fit(const LinearRows<T>& data, const TrainOptions& options,
+                    const LinearRows<T>* validation = nullptr,
                     const EpochCallback& callback = nullptr) {
-        check_rows(data);
+        check_rows(data, "fit");
+        if (validation != nullptr) {
+            check_rows(*validation, "validation");
+        }
+        if (options.early_stopping && validation == nullptr) {
+            throw_invalid_argument("LinearTrainer.fit: early_stopping needs validation rows");
+        }
+        if (!optimizer_ && options.batch_size > 0 && options.batch_size < data.n_rows) {
+            throw_invalid_argument(
+                "LinearTrainer.fit: L-BFGS trains on the full batch; got batch_size=",
+                options.batch_size);
+        }
         const Index n = data.n_rows;
         const Index batch = options.batch_size <= 0 ? n : std::min(options.batch_size, n);
         const double mean_weight = mean_sample_weight(data);
-        prepare_batches(data, batch);
+        if (optimizer_) {
+            prepare_batches(data, batch);
+        }
 
         TrainResult result;
-        double best_cost = INFINITY;
-        int epochs_without_improvement = 0;
+        Monitor monitor(options);
+        if (!optimizer_) {
+            start_lbfgs(data, mean_weight, options, result);
+        }
         for (int epoch = 0; epoch < options.max_epochs; ++epoch) {
-            const auto [loss, penalty] = run_epoch(data, batch, mean_weight, options, result);
-            const double cost = loss + penalty;
+            if (!optimizer_ && lbfgs_gradient_small(options)) {
+                result.converged = true;
+                break;
+            }
+            // A full-batch epoch reports the cost of the parameters it
+            // started from, mini-batches the mean batch loss plus the
+            // penalty of the parameters they ended with.
+            const double start_penalty = penalty_.value(params_.data(), model_.n_coef());
+            const double loss = optimizer_ ? run_epoch(data, batch, mean_weight, options, result)
+                                           : lbfgs_epoch(data, mean_weight, options, result);
+            const double cost =
+                loss +
+                (batch == n ? start_penalty : penalty_.value(params_.data(), model_.n_coef()));
+            ++epochs_done_;
             result.n_epochs = epoch + 1;
             result.train_loss.push_back(loss);
             result.train_cost.push_back(cost);
-            if (!std::isfinite(cost)) {
+            if (!std::isfinite(cost) || !params_.allFinite()) {
                 result.diverged = true;
                 break;
+            }
+            if (result.stalled) {
+                // float32 costs are sums of float32 losses, so near the optimum
+                // no trial step lowers them and the line search stalls: that
+                // is where float32 L-BFGS ends. In float64 the
+                // predicted-decrease test stops first, so a stall there is
+                // reported as not converged.
+                result.converged = sizeof(T) == sizeof(float);
+                break;
+            }
+            if (validation != nullptr) {
+                result.val_loss.push_back(mean_loss(*validation, options.n_threads));
             }
             if (callback && !callback(EpochReport{epoch, loss, cost})) {
                 result.interrupted = true;
                 break;
             }
-            epochs_without_improvement = cost > best_cost - options.tol ? epochs_without_improvement + 1 : 0;
-            best_cost = std::min(best_cost, cost);
-            if (epochs_without_improvement >= options.n_iter_no_change) {
-                result.converged = true;
+            if (monitor.should_stop(*this, result, epoch, batch == n)) {
+                // A cost that stopped improving at more than twice where it
+                // started has run away (a learning rate too large). Mini-batch
+                // noise around an early optimum stays well below that factor.
+                result.diverged = !options.early_stopping && cost > 2 * result.train_cost.front();
+                result.converged = !result.diverged;
                 break;
             }
+        }
+        if (!result.diverged) {
+            monitor.restore_best(*this, result);
         }
         return result;
     }
 
+    // Mean loss of the current parameters over `rows`, without the penalty.
+    double mean_loss(const LinearRows<T>& rows, int n_threads) {
+        scratch_grad_.resize(model_.n_params());
+        const double loss_sum =
+            model_.loss_and_gradient(params_.data(), rows, 1.0, scratch_grad_.data(), n_threads);
+        return loss_sum / (double(rows.n_rows) * mean_sample_weight(rows));
+    }
+
 private:
-    void check_rows(const LinearRows<T>& data) const {
-        if (data.n_rows < 1) throw_invalid_argument("LinearTrainer.fit: no rows; n_rows must be >= 1");
+    // Decides when to stop: on the validation loss with early stopping,
+    // otherwise on the training cost, the gradient norm (full batches) or,
+    // for L-BFGS, the relative cost change.
+    class Monitor {
+    public:
+        explicit Monitor(const TrainOptions& options) : options_(options) {}
+
+        bool should_stop(LinearTrainer& trainer, const TrainResult& result, int epoch,
+                         bool full_batch) {
+            if (options_.early_stopping) {
+                return validation_stalled(trainer, result, epoch);
+            }
+            const double cost = result.train_cost.back();
+            if (trainer.uses_lbfgs()) {
+                return trainer.lbfgs_cost_settled();
+            }
+            if (full_batch && result.gradient_norm <= options_.tol) {
+                return true;
+            }
+            no_improvement_ = cost > best_ - options_.tol ? no_improvement_ + 1 : 0;
+            best_ = std::min(best_, cost);
+            return no_improvement_ >= options_.n_iter_no_change;
+        }
+
+        void restore_best(LinearTrainer& trainer, TrainResult& result) const {
+            if (!options_.early_stopping || best_epoch_ < 0) {
+                return;
+            }
+            result.best_epoch = best_epoch_;
+            if (best_epoch_ + 1 == result.n_epochs) {
+                return;
+            }
+            trainer.params_ = best_params_;
+            trainer.clear_history();
+        }
+
+    private:
+        bool validation_stalled(LinearTrainer& trainer, const TrainResult& result, int epoch) {
+            const double loss = result.val_loss.back();
+            if (loss < best_) {
+                best_params_ = trainer.params_;
+                best_epoch_ = epoch;
+            }
+            no_improvement_ = loss > best_ - options_.tol ? no_improvement_ + 1 : 0;
+            best_ = std::min(best_, loss);
+            return no_improvement_ >= options_.n_iter_no_change;
+        }
+
+        const TrainOptions& options_;
+        double best_ = INFINITY;
+        int no_improvement_ = 0;
+        int best_epoch_ = -1;
+        ArrayX<T> best_params_;
+    };
+
+    void check_rows(const LinearRows<T>& data, const char* what) const {
+        if (data.n_rows < 1) {
+            throw_invalid_argument("LinearTrainer.fit: ", what,
+                                   " has no rows; n_rows must be >= 1");
+        }
         if (model_.loss() == LinearLoss::kSoftmax && data.classes == nullptr) {
             throw_invalid_argument("LinearTrainer.fit: the softmax loss needs class indices");
         }
@@ -127,24 +282,47 @@ private:
     }
 
     static double mean_sample_weight(const LinearRows<T>& data) {
-        if (data.sample_weight == nullptr) return 1.0;
+        if (data.sample_weight == nullptr) {
+            return 1.0;
+        }
         Eigen::Map<const ArrayX<T>> w(data.sample_weight, data.n_rows);
         const double total = w.template cast<double>().sum();
-        if (!(total > 0)) throw_invalid_argument("LinearTrainer.fit: sample weights must have a positive sum; got ", total);
+        if (!(total > 0)) {
+            throw_invalid_argument(
+                "LinearTrainer.fit: sample weights must have a positive sum; got ", total);
+        }
         return total / double(data.n_rows);
     }
 
-    // Allocates the gather buffers of one mini-batch; full batches read X in place.
+    double learning_rate(const TrainOptions& options) const {
+        return scheduled_learning_rate(options.schedule, options.learning_rate, epochs_done_);
+    }
+
+    // Allocates the gather buffers of one mini-batch; full batches read X in
+    // place. The permutation carries over between calls on data of the same
+    // size, so epochs split across calls shuffle as one call would.
     void prepare_batches(const LinearRows<T>& data, Index batch) {
-        permutation_.resize(data.n_rows);
-        for (Index i = 0; i < data.n_rows; ++i) permutation_[i] = i;
-        if (batch == data.n_rows) return;
+        if (Index(permutation_.size()) != data.n_rows) {
+            permutation_.resize(data.n_rows);
+            for (Index i = 0; i < data.n_rows; ++i) {
+                permutation_[i] = i;
+            }
+        }
+        if (batch == data.n_rows) {
+            return;
+        }
         const Index d = model_.n_features();
         const Index k = model_.n_outputs();
         batch_X_.resize(batch * d);
-        if (data.targets != nullptr) batch_targets_.resize(batch * (model_.loss() == LinearLoss::kSquared ? k : 1));
-        if (data.classes != nullptr) batch_classes_.resize(batch);
-        if (data.sample_weight != nullptr) batch_weights_.resize(batch);
+        if (data.targets != nullptr) {
+            batch_targets_.resize(batch * (model_.loss() == LinearLoss::kSquared ? k : 1));
+        }
+        if (data.classes != nullptr) {
+            batch_classes_.resize(batch);
+        }
+        if (data.sample_weight != nullptr) {
+            batch_weights_.resize(batch);
+        }
     }
 
     void shuffle() {
@@ -162,10 +340,15 @@ private:
             const Index row = permutation_[begin + i];
             std::copy_n(data.X + row * d, d, batch_X_.data() + i * d);
             if (data.targets != nullptr) {
-                std::copy_n(data.targets + row * target_width, target_width, batch_targets_.data() + i * target_width);
+                std::copy_n(data.targets + row * target_width, target_width,
+                            batch_targets_.data() + i * target_width);
             }
-            if (data.classes != nullptr) batch_classes_[i] = data.classes[row];
-            if (data.sample_weight != nullptr) batch_weights_[i] = data.sample_weight[row];
+            if (data.classes != nullptr) {
+                batch_classes_[i] = data.classes[row];
+            }
+            if (data.sample_weight != nullptr) {
+                batch_weights_[i] = data.sample_weight[row];
+            }
         }
         LinearRows<T> rows;
         rows.X = batch_X_.data();
@@ -176,41 +359,127 @@ private:
         return rows;
     }
 
-    // Runs one epoch and returns its mean training loss and penalty, both
-    // taken before each step: for a full batch they are the values at the
-    // start of the epoch, for mini-batches the means over the epoch's steps.
-    std::pair<double, double> run_epoch(const LinearRows<T>& data, Index batch, double mean_weight,
-                                        const TrainOptions& options, TrainResult& result) {
+    // Runs one epoch and returns its mean training loss: the loss before the
+    // step for a full batch, the mean of the batch losses for mini-batches.
+    double run_epoch(const LinearRows<T>& data, Index batch, double mean_weight,
+                     const TrainOptions& options, TrainResult& result) {
         const Index n = data.n_rows;
-        if (batch < n) shuffle();
+        const double rate = learning_rate(options);
+        if (batch < n) {
+            shuffle();
+        }
         double weighted_loss = 0;
-        double weighted_penalty = 0;
         for (Index begin = 0; begin < n; begin += batch) {
             const Index size = std::min(batch, n - begin);
             const LinearRows<T> rows = batch < n ? gather(data, begin, size) : data;
-            weighted_penalty += double(size) * penalty_.value(params_.data(), model_.n_coef());
-            weighted_loss += step(rows, size * mean_weight, options, result);
+            weighted_loss += step(rows, size * mean_weight, rate, options.n_threads, result);
         }
-        return {weighted_loss / (double(n) * mean_weight), weighted_penalty / double(n)};
+        return weighted_loss / (double(n) * mean_weight);
     }
 
     // One optimizer step on a batch whose weights sum to about
     // `weight_total`; returns the batch's weighted loss sum.
-    double step(const LinearRows<T>& rows, double weight_total, const TrainOptions& options,
+    double step(const LinearRows<T>& rows, double weight_total, double rate, int n_threads,
                 TrainResult& result) {
         const double loss_sum = model_.loss_and_gradient(params_.data(), rows, 1.0 / weight_total,
-                                                         grad_.data(), options.n_threads);
+                                                         grad_.data(), n_threads);
+        ++result.n_evaluations;
         const Index n_coef = model_.n_coef();
         penalty_.add_l2_gradient(params_.data(), grad_.data(), n_coef);
+        penalty_.to_pseudo_gradient(params_.data(), grad_.data(), n_coef);
+        if (!fit_intercept_) {
+            grad_.tail(model_.n_outputs()).setZero();
+        }
         result.gradient_norm = std::sqrt(grad_.template cast<double>().square().sum());
 
-        optimizer_->update(0, 0, n_coef, params_.data(), grad_.data(), options.learning_rate);
-        if (fit_intercept_) {
-            optimizer_->update(1, n_coef, model_.n_params(), params_.data(), grad_.data(),
-                               options.learning_rate);
+        if (penalty_.l1_strength() > 0) {
+            coef_before_step_ = params_.head(n_coef);
         }
-        penalty_.apply_l1_proximal(params_.data(), n_coef, options.learning_rate);
+        optimizer_->update(0, 0, n_coef, params_.data(), grad_.data(), rate);
+        if (fit_intercept_) {
+            optimizer_->update(1, n_coef, model_.n_params(), params_.data(), grad_.data(), rate);
+        }
+        if (penalty_.l1_strength() > 0) {
+            penalty_.project_to_orthant(coef_before_step_.data(), grad_.data(), params_.data(),
+                                        n_coef);
+        }
         return loss_sum;
+    }
+
+    // Returns the training cost of `x` and writes its gradient: the
+    // objective that L-BFGS minimizes.
+    double lbfgs_objective(const LinearRows<T>& data, double mean_weight, int n_threads,
+                           const Vector<double>& x, Vector<double>& grad) {
+        params_ = x.template cast<T>().array();
+        const double scale = 1.0 / (double(data.n_rows) * mean_weight);
+        const double loss_sum =
+            model_.loss_and_gradient(params_.data(), data, scale, grad_.data(), n_threads);
+        const Index n_coef = model_.n_coef();
+        penalty_.add_l2_gradient(params_.data(), grad_.data(), n_coef);
+        if (!fit_intercept_) {
+            grad_.tail(model_.n_outputs()).setZero();
+        }
+        grad = grad_.template cast<double>().matrix();
+        return loss_sum * scale + penalty_.value(params_.data(), n_coef);
+    }
+
+    LbfgsObjective bind_objective(const LinearRows<T>& data, double mean_weight, int n_threads) {
+        return
+            [this, &data, mean_weight, n_threads](const Vector<double>& x, Vector<double>& grad) {
+                return lbfgs_objective(data, mean_weight, n_threads, x, grad);
+            };
+    }
+
+    // Evaluates the cost and gradient at the current parameters, because the
+    // data may have changed since the last call.
+    void start_lbfgs(const LinearRows<T>& data, double mean_weight, const TrainOptions& options,
+                     TrainResult& result) {
+        lbfgs_x_ = params_.template cast<double>().matrix();
+        lbfgs_cost_ = lbfgs_objective(data, mean_weight, options.n_threads, lbfgs_x_, lbfgs_grad_);
+        lbfgs_previous_cost_ = lbfgs_cost_;
+        ++result.n_evaluations;
+        result.gradient_norm = lbfgs_->pseudo_gradient(lbfgs_x_, lbfgs_grad_).norm();
+    }
+
+    bool lbfgs_gradient_small(const TrainOptions& options) const {
+        if (!std::isfinite(lbfgs_cost_)) {
+            return false;
+        }
+        return lbfgs_->pseudo_gradient(lbfgs_x_, lbfgs_grad_).cwiseAbs().maxCoeff() <= options.tol;
+    }
+
+    // Runs one L-BFGS iteration and returns the loss at its start, as the
+    // full-batch epochs of the first-order optimizers do.
+    double lbfgs_epoch(const LinearRows<T>& data, double mean_weight, const TrainOptions& options,
+                       TrainResult& result) {
+        const double start_loss = lbfgs_cost_ - penalty_.value(lbfgs_x_.data(), model_.n_coef());
+        lbfgs_previous_cost_ = lbfgs_cost_;
+        const Index evaluations_before = lbfgs_->n_evaluations();
+        const Lbfgs::Status status = lbfgs_->iterate(
+            lbfgs_x_, lbfgs_cost_, lbfgs_grad_,
+            bind_objective(data, mean_weight, options.n_threads), kRelativePrecision);
+        result.n_evaluations += lbfgs_->n_evaluations() - evaluations_before;
+        params_ = lbfgs_x_.template cast<T>().array();
+        result.gradient_norm = lbfgs_->pseudo_gradient(lbfgs_x_, lbfgs_grad_).norm();
+        result.stalled = status == Lbfgs::Status::kStalled;
+        lbfgs_at_precision_ = status == Lbfgs::Status::kConverged;
+        return start_loss;
+    }
+
+    // Relative rounding level of the cost, which is summed in float64 for
+    // both dtypes: 64 machine epsilons of float64, the ftol that
+    // scikit-learn 1.9 (linear_model/_logistic.py) passes to SciPy's L-BFGS-B.
+    static constexpr double kRelativePrecision = 64 * std::numeric_limits<double>::epsilon();
+
+    // The last L-BFGS iteration changed the cost by less than its rounding
+    // level, or predicted a decrease below it.
+    bool lbfgs_cost_settled() const {
+        if (lbfgs_at_precision_) {
+            return true;
+        }
+        const double change = lbfgs_previous_cost_ - lbfgs_cost_;
+        const double scale = std::max({std::abs(lbfgs_previous_cost_), std::abs(lbfgs_cost_), 1.0});
+        return change <= kRelativePrecision * scale;
     }
 
     LinearModel<T> model_;
@@ -220,9 +489,17 @@ private:
     std::mt19937_64 engine_;
     ArrayX<T> params_;
     ArrayX<T> grad_;
+    ArrayX<T> scratch_grad_;
+    ArrayX<T> coef_before_step_;
+    int epochs_done_ = 0;
     std::vector<Index> permutation_;
     std::vector<T> batch_X_, batch_targets_, batch_weights_;
     std::vector<std::int64_t> batch_classes_;
+
+    std::optional<Lbfgs> lbfgs_;
+    Vector<double> lbfgs_x_, lbfgs_grad_;
+    double lbfgs_cost_ = 0, lbfgs_previous_cost_ = 0;
+    bool lbfgs_at_precision_ = false;
 };
 
 }  // namespace fastml

@@ -3,7 +3,7 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from . import activations, datasets, diagnostics, losses, model_selection, transfer
-from .linear_model import LogisticRegression
+from .linear_model import LinearRegression, LogisticRegression
 from .neural_network import MLPClassifier, MLPRegressor
 from .weights import load_model, load_weights, save_weights
 
@@ -13,6 +13,7 @@ except PackageNotFoundError:  # running from a source tree that was not installe
     __version__ = "0.0.0"
 
 __all__ = [
+    "LinearRegression",
     "LogisticRegression",
     "MLPClassifier",
     "MLPRegressor",

@@ -6,6 +6,7 @@ the per-epoch history. This module turns that into a tqdm progress bar when
 ``max_epochs``, and an error when the cost became NaN or infinite.
 """
 
+import math
 import warnings
 
 import numpy as np
@@ -46,13 +47,18 @@ def _made_no_progress(result, estimator):
     return stalled and result["gradient_norm"] > max(float(estimator.tol), 1e-8)
 
 
-def run_trainer(trainer, estimator, fit_arguments, *, max_epochs, verbose):
+def run_trainer(
+    trainer, estimator, fit_arguments, *, max_epochs, verbose, warn=True, stacklevel=4
+):
     """Call ``trainer.fit(**fit_arguments)`` and check how training ended.
 
-    Raises FloatingPointError when the cost became NaN or infinite. Warns
-    with a ConvergenceWarning when the cost ended above its starting value or
-    never fell below it, or when ``max_epochs`` ran out before the cost
-    stopped improving by ``tol``. Returns the trainer's result dict.
+    Raises FloatingPointError when the cost became NaN or infinite or rose
+    far above its start. With ``warn``, issues a ConvergenceWarning when the
+    gradient is too large to square in the input dtype, when the cost ended
+    above its start or never fell below it, when ``max_epochs`` ran out
+    before a stopping rule was met, or when L-BFGS could not decrease the
+    cost any further. ``stacklevel`` is passed to ``warnings.warn`` and should point
+    at the caller's call to ``fit``. Returns the trainer's result dict.
     """
     name = type(estimator).__name__
     progress = ProgressBar(max_epochs, name, enabled=bool(verbose))
@@ -62,13 +68,23 @@ def run_trainer(trainer, estimator, fit_arguments, *, max_epochs, verbose):
         progress.close()
 
     if result["diverged"]:
-        epoch = result["n_epochs"]
+        costs = result["train_cost"]
+        if not math.isfinite(costs[-1]):
+            what = f"training cost became {costs[-1]} at epoch {len(costs)}"
+        elif costs[-1] > costs[0]:
+            what = (
+                f"training cost rose from {costs[0]:.6g} to {costs[-1]:.6g} over "
+                f"{len(costs)} epochs"
+            )
+        else:
+            what = f"parameters overflowed to infinity or NaN at epoch {len(costs)}"
         raise FloatingPointError(
-            f"{name}: the training cost became {result['train_cost'][-1]} at epoch "
-            f"{epoch}, so training stopped and the model was left as before fit. "
-            f"Use a smaller learning_rate (now {estimator.learning_rate!r}) or "
-            "standardize the features."
+            f"{name}: the {what}, so training stopped and the model "
+            f"was left as before fit. Use a smaller learning_rate (now "
+            f"{fit_arguments['learning_rate']!r}) or standardize the features."
         )
+    if not warn or result["interrupted"]:
+        return result
     largest_squarable = np.sqrt(np.finfo(fit_arguments["X"].dtype).max)
     if not result["gradient_norm"] < largest_squarable:
         warnings.warn(
@@ -77,20 +93,33 @@ def run_trainer(trainer, estimator, fit_arguments, *, max_epochs, verbose):
             "gradients (Adam, RMSprop, AdaGrad) stop moving those parameters. "
             "Standardize the features.",
             ConvergenceWarning,
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
-    elif _made_no_progress(result, estimator):
+        return result
+    if _made_no_progress(result, estimator):
         costs = result["train_cost"]
         warnings.warn(
             f"{name} made no progress: the training cost went from {costs[0]:.6g} "
             f"at the start to {costs[-1]:.6g} (best {min(costs):.6g}) and the "
             f"gradient norm is {result['gradient_norm']:.3g}. Lower learning_rate "
-            f"(now {estimator.learning_rate!r}) and standardize the features; "
-            "features of very large magnitude can also overflow the optimizer state.",
+            f"(now {fit_arguments['learning_rate']!r}) and standardize the features.",
             ConvergenceWarning,
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
-    elif not result["converged"] and not result["interrupted"]:
+        return result
+    if result["converged"]:
+        return result
+    if result.get("stalled", False):
+        warnings.warn(
+            f"{name}: the L-BFGS line search found no step that lowers the training "
+            f"cost {result['train_cost'][-1]:.6g} at epoch {result['n_epochs']}, while "
+            f"the gradient norm is {result['gradient_norm']:.3g}. The cost is at the "
+            "rounding limit of the input dtype: use float64 input, standardize the "
+            "features, or raise tol.",
+            ConvergenceWarning,
+            stacklevel=stacklevel,
+        )
+    else:
         warnings.warn(
             f"{name} did not converge in max_epochs={max_epochs} epochs: the last "
             f"training cost was {result['train_cost'][-1]:.6g} and the gradient norm "
@@ -98,6 +127,6 @@ def run_trainer(trainer, estimator, fit_arguments, *, max_epochs, verbose):
             "learning_rate if the cost falls slowly, raise tol, or standardize the "
             "features.",
             ConvergenceWarning,
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
     return result

@@ -255,13 +255,22 @@ private:
             if (!trainable_[segment]) continue;
             const Index begin = network_.segment_begin(segment);
             const Index size = network_.segment_end(segment) - begin;
-            if (segment % 2 == 0)
-                penalty_.add_l2_gradient(params_.data() + begin, grad_.data() + begin, size);
+            // Even segments are weights, odd ones biases; only weights are
+            // penalized. The L1 part works orthant-wise as in penalty.hpp.
+            const bool penalized = segment % 2 == 0;
+            T* weights = params_.data() + begin;
+            if (penalized) {
+                penalty_.add_l2_gradient(weights, grad_.data() + begin, size);
+                penalty_.to_pseudo_gradient(weights, grad_.data() + begin, size);
+                if (penalty_.l1_strength() > 0) weights_before_step_ = params_.segment(begin, size);
+            }
             squared_norm += grad_.segment(begin, size).template cast<double>().square().sum();
             optimizer_->update(segment, begin, begin + size, params_.data(), grad_.data(),
                                options.learning_rate);
-            if (segment % 2 == 0)
-                penalty_.apply_l1_proximal(params_.data() + begin, size, options.learning_rate);
+            if (penalized && penalty_.l1_strength() > 0) {
+                penalty_.project_to_orthant(weights_before_step_.data(), grad_.data() + begin,
+                                            weights, size);
+            }
         }
         result.gradient_norm = std::sqrt(squared_norm);
         return loss_sum;
@@ -273,6 +282,7 @@ private:
     std::mt19937_64 engine_;
     ArrayX<T> params_;
     ArrayX<T> grad_;
+    ArrayX<T> weights_before_step_;  // one segment's weights, for the L1 orthant projection
     ArrayX<T> best_params_;
     std::vector<bool> trainable_;
     std::vector<Index> permutation_;

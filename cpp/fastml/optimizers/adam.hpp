@@ -9,9 +9,17 @@
 // both corrections into the learning rate adds epsilon to the uncorrected
 // sqrt(v), which is sqrt(1 - beta2^t) times smaller in early steps: with a
 // first gradient of 1e-8 it steps about 3.1e-5 instead of 5e-4 (lr 1e-3).
+//
+// sqrt(v_hat) is computed as sqrt(v) / sqrt(1 - beta2^t), as PyTorch does, so
+// v itself is never scaled up towards overflow. A gradient whose square
+// overflows (|g| above about 1.8e19 in float32, 1.3e154 in float64) makes v
+// infinite; m / inf is then a zero step rather than NaN. m stays finite,
+// because it is a weighted mean of finite gradients (tested up to the largest
+// finite value in both precisions).
 #pragma once
 
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "optimizer.hpp"
@@ -21,11 +29,13 @@ namespace fastml {
 template <typename T>
 class Adam final : public Optimizer<T> {
 public:
-    Adam(double beta1, double beta2, double epsilon)
+    // `owner` prefixes the error messages, so that AdamW, which reuses this
+    // class for its gradient step, reports its own name.
+    Adam(double beta1, double beta2, double epsilon, const char* owner = "Adam")
         : beta1_(beta1), beta2_(beta2), epsilon_(epsilon) {
-        if (!(beta1 >= 0 && beta1 < 1)) throw_invalid_argument("Adam: beta1 must be in [0, 1); got ", beta1);
-        if (!(beta2 >= 0 && beta2 < 1)) throw_invalid_argument("Adam: beta2 must be in [0, 1); got ", beta2);
-        if (!(epsilon > 0)) throw_invalid_argument("Adam: epsilon must be > 0; got ", epsilon);
+        check_half_open(owner, "beta1", beta1, 0.0, 1.0);
+        check_half_open(owner, "beta2", beta2, 0.0, 1.0);
+        check_positive(owner, "epsilon", epsilon);
     }
 
     void reset(Index n_params, Index n_segments) override {
@@ -39,23 +49,27 @@ public:
         // Each segment counts its own steps, so a segment that was frozen for
         // a while gets the bias correction matching its own moment estimates.
         const double t = double(++steps_[segment]);
-        const T correction1 = T(1.0 - std::pow(beta1_, t));
-        const T correction2 = T(1.0 - std::pow(beta2_, t));
+        const T step_size = T(learning_rate / (1.0 - std::pow(beta1_, t)));
+        const T sqrt_correction2 = T(std::sqrt(1.0 - std::pow(beta2_, t)));
 
         const Index n = end - begin;
         Eigen::Map<ArrayX<T>> w(params + begin, n);
         Eigen::Map<const ArrayX<T>> g(grad + begin, n);
         auto m = first_moment_.segment(begin, n);
         auto v = second_moment_.segment(begin, n);
+        // 1 - beta is formed in double: in float32, 1 - 0.999f is off by 1e-5
+        // relative, which would show in every early step.
         const T b1 = T(beta1_), b2 = T(beta2_);
+        const T one_minus_b1 = T(1.0 - beta1_), one_minus_b2 = T(1.0 - beta2_);
 
-        m = b1 * m + (T(1) - b1) * g;
-        v = b2 * v + (T(1) - b2) * g.square();
-        w -= T(learning_rate) * (m / correction1) / ((v / correction2).sqrt() + T(epsilon_));
+        m = b1 * m + one_minus_b1 * g;
+        v = b2 * v + one_minus_b2 * g.square();
+        w -= step_size * (m / (v.sqrt() / sqrt_correction2 + T(epsilon_)));
     }
 
     const ArrayX<T>& first_moment() const { return first_moment_; }
     const ArrayX<T>& second_moment() const { return second_moment_; }
+    std::int64_t steps(Index segment) const { return steps_[segment]; }
 
 private:
     double beta1_, beta2_, epsilon_;

@@ -3,9 +3,11 @@
 // Parameters live in one flat vector split into segments (a coefficient
 // matrix, an intercept, a layer's weights). The training loop calls `update`
 // once per segment and step; a frozen segment is simply never passed, so its
-// values and its optimizer state stay untouched.
+// values and its optimizer state stay untouched. Rules that count steps (Adam,
+// AdamW) count them per segment for the same reason.
 #pragma once
 
+#include <cmath>
 #include <vector>
 
 #include "../common.hpp"
@@ -26,6 +28,33 @@ public:
     // this step.
     virtual void update(Index segment, Index begin, Index end, T* params, const T* grad,
                         double learning_rate) = 0;
+
+    // Marks a segment (an intercept, a bias) that decoupled weight decay must
+    // not shrink. Only AdamW decays weights; every other rule ignores this.
+    // The mark survives `reset`.
+    virtual void exclude_from_weight_decay(Index /*segment*/) {}
 };
+
+// Throws std::invalid_argument unless `value` is finite and in [low, high).
+inline void check_half_open(const char* where, const char* name, double value, double low,
+                            double high) {
+    if (!(std::isfinite(value) && value >= low && value < high)) {
+        throw_invalid_argument(where, ": ", name, " must be in [", low, ", ", high, "); got ", value);
+    }
+}
+
+// Throws std::invalid_argument unless `value` is finite and > 0.
+inline void check_positive(const char* where, const char* name, double value) {
+    if (!(std::isfinite(value) && value > 0)) {
+        throw_invalid_argument(where, ": ", name, " must be finite and > 0; got ", value);
+    }
+}
+
+// Throws std::invalid_argument unless `value` is finite and >= 0.
+inline void check_non_negative(const char* where, const char* name, double value) {
+    if (!(std::isfinite(value) && value >= 0)) {
+        throw_invalid_argument(where, ": ", name, " must be finite and >= 0; got ", value);
+    }
+}
 
 }  // namespace fastml

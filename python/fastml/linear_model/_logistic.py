@@ -2,15 +2,17 @@
 
 import numpy as np
 from sklearn.base import ClassifierMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
 
 from .. import _core
-from .._validation import check_sample_weight, check_X, check_X_y, encode_classes
-from ._base import LinearModelBase, RestoreOnFailure
+from .._params import InstanceOf, Options
+from .._validation import check_X_y, encode_classes
+from ._base import LinearModelBase
+from ._control import class_sample_weights
 
 
 class LogisticRegression(ClassifierMixin, LinearModelBase):
-    """Logistic regression trained by gradient descent in the C++ core.
+    """Logistic regression trained in the C++ core by L-BFGS or gradient descent.
 
     Two classes are modelled with one logit and a sigmoid; K >= 3 classes
     with K logits and a softmax (multinomial, not one-vs-rest). The cost
@@ -29,9 +31,14 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
     Parameters
     ----------
     penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
-        Penalty on the coefficients. The L1 part is applied by soft
-        thresholding after each update, with threshold
-        ``learning_rate * alpha * l1_ratio``.
+        Penalty on the coefficients. The L1 part is applied orthant-wise
+        after each step of a first-order optimizer: for ``"sgd"`` this is
+        exactly soft thresholding with threshold
+        ``learning_rate * alpha * l1_ratio``; adaptive optimizers keep their
+        per-coordinate step and a weight stays at exactly 0 while its data
+        gradient lies within ``[-alpha * l1_ratio, alpha * l1_ratio]``.
+        With ``optimizer="lbfgs"`` an L1 part switches to OWL-QN, the
+        orthant-wise L-BFGS, which also gives exact zeros.
     alpha : float >= 0, default=1e-4
         Penalty strength.
     l1_ratio : float in [0, 1], default=0.15
@@ -39,27 +46,57 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
     fit_intercept : bool, default=True
         Whether to learn an intercept. Without one the decision surface
         passes through the origin.
-    optimizer : {"adam", "sgd"}, default="adam"
-        Update rule. Adam follows Kingma and Ba (2015), Algorithm 1: both
-        moments are bias-corrected and epsilon (1e-8) is added after the
-        square root of the corrected second moment.
+    optimizer : str or update rule, default="lbfgs"
+        "lbfgs" (full-batch L-BFGS with a strong Wolfe line search, history
+        of 10 pairs) or a first-order rule: "sgd", "momentum", "nesterov",
+        "adagrad", "rmsprop", "adam", "adamw", or an object from
+        :mod:`fastml.optimizers`, whose own learning rate then applies.
+        "lbfgs" reaches scikit-learn's lbfgs optimum in about as many
+        iterations and needs no learning rate.
     learning_rate : float > 0, default=0.01
-        Step size.
+        Step size of a first-order optimizer given by name; unused by
+        "lbfgs".
+    schedule : str, schedule object or None, default=None
+        Per-epoch learning-rate schedule from :mod:`fastml.optimizers`;
+        None keeps the rate constant. Not allowed with "lbfgs".
     batch_size : int >= 1 or None, default=None
         Rows per gradient step. None uses every row (full-batch gradient
         descent), 1 is stochastic gradient descent, k uses mini-batches of
-        k rows drawn from a new seeded permutation every epoch.
+        k rows drawn from a new seeded permutation every epoch. Must be
+        None for "lbfgs".
     max_epochs : int >= 1, default=1000
-        Maximum number of passes over the training data.
-    tol : float >= 0, default=1e-4
-        Training stops once the training cost has failed to drop by more
-        than ``tol`` below its best value for ``n_iter_no_change``
-        consecutive epochs.
+        Maximum number of passes over the training data (L-BFGS
+        iterations for "lbfgs").
+    tol : float >= 0, default=1e-6
+        First-order optimizers stop once the monitored cost has failed to
+        drop by more than ``tol`` below its best value for
+        ``n_iter_no_change`` consecutive epochs, or, for full batches, once
+        the gradient norm is at most ``tol``. L-BFGS stops once the largest
+        absolute gradient entry is at most ``tol`` or the cost changes by
+        less than 64 machine epsilons relative to it.
     n_iter_no_change : int >= 1, default=5
-        Epochs without improvement before stopping.
+        Epochs without improvement before stopping; L-BFGS uses it only with
+        ``early_stopping``.
+    early_stopping : bool, default=False
+        Monitor the mean loss on validation data instead of the training
+        cost, stop after ``n_iter_no_change`` epochs without improvement
+        and keep the coefficients of the best epoch. The validation data is
+        ``X_val, y_val`` when given to ``fit``, else a stratified
+        ``validation_fraction`` of the training data.
+    validation_fraction : float in (0, 1), default=0.1
+        Share of the training data held out when ``early_stopping`` is set
+        and no validation data is given.
+    warm_start : bool, default=False
+        Start ``fit`` from the previous ``coef_`` and ``intercept_`` and
+        keep the optimizer state (momentum, Adam moments, L-BFGS history)
+        while the optimizer, penalty and data shape are unchanged.
+    class_weight : "balanced", dict or None, default=None
+        Weights multiplying the sample weights of each class. "balanced"
+        uses ``n_samples / (n_classes * count(class))``.
     random_state : int, RandomState or None, default=None
-        Seed of the mini-batch shuffling. Coefficients start at 0, so with
-        ``batch_size=None`` the result does not depend on it.
+        Seed of the mini-batch shuffling and of the validation split.
+        Coefficients start at 0, so with ``batch_size=None`` and no
+        early stopping the result does not depend on it.
     n_threads : int >= 1 or None, default=None
         OpenMP threads; None uses OpenMP's default. The fitted coefficients
         are bit for bit the same for any value.
@@ -75,12 +112,17 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
     intercept_ : ndarray of shape (1,) or (n_classes,)
     n_features_in_ : int
     n_iter_ : int
-        Epochs run.
+        Epochs run (L-BFGS iterations for "lbfgs"); ``partial_fit`` adds 1
+        per call.
     history_ : dict of lists
-        Per epoch, ``"train_loss"`` (mean loss, no penalty) and
-        ``"train_cost"`` (loss plus penalty). For full batches the value is
-        that at the start of the epoch; for mini-batches it is the mean of
-        the batch losses seen during the epoch.
+        Per epoch, ``"train_loss"`` (mean loss, no penalty),
+        ``"train_cost"`` (loss plus penalty) and, with validation data,
+        ``"val_loss"`` (mean validation loss after the epoch, no penalty).
+        For full batches the training values are those at the start of the
+        epoch; for mini-batches they are the mean of the batch losses seen
+        during the epoch.
+    best_epoch_ : int
+        With early stopping, the epoch (from 0) whose coefficients were kept.
 
     Notes
     -----
@@ -89,18 +131,31 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
     layouts and dtypes are converted once to C-contiguous float64.
     """
 
+    _parameter_constraints = {
+        **LinearModelBase._parameter_constraints,
+        "class_weight": [
+            Options(None, "balanced"),
+            InstanceOf(dict, description="a dict of class label to weight"),
+        ],
+    }
+
     def __init__(
         self,
         penalty="l2",
         alpha=1e-4,
         l1_ratio=0.15,
         fit_intercept=True,
-        optimizer="adam",
+        optimizer="lbfgs",
         learning_rate=0.01,
+        schedule=None,
         batch_size=None,
         max_epochs=1000,
-        tol=1e-4,
+        tol=1e-6,
         n_iter_no_change=5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        warm_start=False,
+        class_weight=None,
         random_state=None,
         n_threads=None,
         verbose=0,
@@ -111,48 +166,133 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
         self.fit_intercept = fit_intercept
         self.optimizer = optimizer
         self.learning_rate = learning_rate
+        self.schedule = schedule
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.warm_start = warm_start
+        self.class_weight = class_weight
         self.random_state = random_state
         self.n_threads = n_threads
         self.verbose = verbose
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, X_val=None, y_val=None):
         """Fit the model to X of shape (n_samples, n_features) and labels y.
 
         Labels may be of any type (strings, {-1, 1}, {2, 5, 7}); at least two
-        classes are required. Raises ValueError for NaN or infinite values,
-        mismatched lengths, empty or 3-D input; a failed fit leaves the
-        estimator as it was.
+        classes are required. ``X_val, y_val`` add ``"val_loss"`` to
+        ``history_`` and are the data monitored by ``early_stopping``; their
+        labels must be classes of y. Raises ValueError for NaN or infinite
+        values, mismatched lengths, empty or 3-D input; a failed fit leaves
+        the estimator as it was.
         """
-        with RestoreOnFailure(self):
-            self._validate_params()
-            X, y = check_X_y(self, X, y)
-            sample_weight = check_sample_weight(sample_weight, X)
-            classes, indices = encode_classes(self, y, sample_weight)
-            if classes.shape[0] == 2:
-                targets = indices.astype(X.dtype)
-                self._train(X, targets, sample_weight, n_outputs=1, loss="logistic")
-            else:
-                self._train(X, indices, sample_weight, n_outputs=classes.shape[0], loss="softmax")
-            self.classes_ = classes
-        return self
+        return self._fit(X, y, sample_weight, X_val, y_val, partial=False)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Run one epoch over X and y, continuing from the previous state.
+
+        The first call needs ``classes``, every label the model will see.
+        The optimizer state (momentum, Adam moments) and the learning-rate
+        schedule continue across calls; ``early_stopping`` is not used.
+        ``class_weight="balanced"`` is rejected, because one batch cannot
+        give the class frequencies: pass a dict computed on all the data.
+        With ``optimizer="lbfgs"`` each call is one L-BFGS iteration that
+        keeps the curvature pairs of earlier calls, which describe earlier
+        data; for a stream of different batches a first-order optimizer is
+        the usual choice.
+        """
+        return self._fit(X, y, sample_weight, None, None, partial=True, classes=classes)
+
+    def _check_X_y(self, X, y, reset):
+        return check_X_y(self, X, y, reset=reset)
+
+    def _encode_targets(self, y, dtype, first_call, partial, classes):
+        """Return (targets, loss, n_outputs) for y; set classes_ on the first call."""
+        name = type(self).__name__
+        if first_call and partial:
+            if classes is None:
+                raise ValueError(
+                    f"{name}: classes must be given on the first call to partial_fit, "
+                    "listing every label the model will see."
+                )
+            self.classes_, _ = encode_classes(self, np.asarray(classes))
+        elif first_call:
+            self.classes_, indices = encode_classes(self, y)
+            return self._targets_from_indices(indices, dtype)
+        elif classes is not None and not np.array_equal(
+            np.unique(classes), self.classes_
+        ):
+            raise ValueError(
+                f"{name}: classes={np.unique(classes).tolist()!r} differs from the "
+                f"classes of the first partial_fit call, {self.classes_.tolist()!r}."
+            )
+        return self._targets_from_indices(self._indices_of(y, "y"), dtype)
+
+    def _indices_of(self, y, name):
+        """Return the positions of the labels y in classes_; unknown labels raise."""
+        check_classification_targets(y)
+        indices = np.searchsorted(self.classes_, y)
+        indices = np.clip(indices, 0, len(self.classes_) - 1)
+        unknown = self.classes_[indices] != y
+        if np.any(unknown):
+            labels = np.unique(np.asarray(y)[unknown]).tolist()
+            raise ValueError(
+                f"{type(self).__name__}: {name} has labels {labels!r} that are not in "
+                f"classes_ {self.classes_.tolist()!r}."
+            )
+        return indices.astype(np.int64)
+
+    def _targets_from_indices(self, indices, dtype):
+        if self.classes_.shape[0] == 2:
+            return np.ascontiguousarray(indices, dtype=dtype), "logistic", 1
+        return (
+            np.ascontiguousarray(indices, dtype=np.int64),
+            "softmax",
+            self.classes_.shape[0],
+        )
+
+    def _encode_validation_targets(self, y_val, dtype, n_outputs):
+        targets, _, _ = self._targets_from_indices(
+            self._indices_of(y_val, "y_val"), dtype
+        )
+        return targets
+
+    def _weight_samples(self, targets, dtype, sample_weight, partial):
+        if self.class_weight is None:
+            return sample_weight
+        if partial and isinstance(self.class_weight, str):
+            raise ValueError(
+                f"{type(self).__name__}: class_weight='balanced' is not supported by "
+                "partial_fit, because one batch does not give the class frequencies; "
+                "pass a dict, for example from "
+                "sklearn.utils.class_weight.compute_class_weight on all labels."
+            )
+        indices = np.asarray(targets, dtype=np.int64)
+        weights = class_sample_weights(self.class_weight, self.classes_, indices)
+        if sample_weight is not None:
+            weights = weights * sample_weight
+        return np.ascontiguousarray(weights, dtype=dtype)
 
     def decision_function(self, X):
         """Logits: shape (n_samples,) for two classes, else (n_samples, n_classes).
 
         For two classes a positive logit favours ``classes_[1]``.
         """
-        check_is_fitted(self)
-        X = check_X(self, X)
+        X = self._check_fitted_X(X)
         logits = self._logits(X)
         return logits[:, 0] if logits.shape[1] == 1 else logits
 
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
-        logits = self.decision_function(X)
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order.
+
+        Probabilities are float64 for every input dtype: float32 rounds
+        1 - 1e-8 to 1, which would make them disagree with
+        ``predict_log_proba`` for confident predictions.
+        """
+        logits = self._float64_logits(X)
         if logits.ndim == 1:
             # Both columns from the logit, so the smaller probability keeps its
             # precision instead of being computed as 1 - p.
@@ -160,11 +300,16 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
         return _core.softmax(logits)
 
     def predict_log_proba(self, X):
-        """Log class probabilities, computed from the logits without taking log(p)."""
-        logits = self.decision_function(X)
+        """Log class probabilities in float64, from the logits without taking log(p)."""
+        logits = self._float64_logits(X)
         if logits.ndim == 1:
-            return np.stack([_core.log_sigmoid(-logits), _core.log_sigmoid(logits)], axis=1)
+            return np.stack(
+                [_core.log_sigmoid(-logits), _core.log_sigmoid(logits)], axis=1
+            )
         return _core.log_softmax(logits)
+
+    def _float64_logits(self, X):
+        return np.ascontiguousarray(self.decision_function(X), dtype=np.float64)
 
     def predict(self, X):
         """Predicted labels, values of ``classes_``."""

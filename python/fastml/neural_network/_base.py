@@ -13,7 +13,8 @@ from .. import _core
 from .._params import InstanceOf, Interval, Options, validate_params
 from .._training import run_trainer
 from .._validation import check_X
-from ..linear_model._base import OPTIMIZERS, PENALTIES, RestoreOnFailure
+from ..linear_model._base import INT32_MAX, INT64_MAX, PENALTIES, RestoreOnFailure
+from ..optimizers import OPTIMIZER_NAMES, _UpdateRule, resolve_optimizer
 
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "linear")
 
@@ -123,12 +124,15 @@ class MLPBase(BaseEstimator):
         "penalty": [Options(*PENALTIES)],
         "alpha": [Interval(numbers.Real, 0, None)],
         "l1_ratio": [Interval(numbers.Real, 0, 1)],
-        "optimizer": [Options(*OPTIMIZERS)],
+        "optimizer": [
+            Options(*(name for name in OPTIMIZER_NAMES if name != "lbfgs")),
+            InstanceOf(_UpdateRule, description="an object from fastml.optimizers"),
+        ],
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
-        "batch_size": [Options(None), Interval(numbers.Integral, 1, None)],
-        "max_epochs": [Interval(numbers.Integral, 1, None)],
+        "batch_size": [Options(None), Interval(numbers.Integral, 1, INT64_MAX)],
+        "max_epochs": [Interval(numbers.Integral, 1, INT32_MAX)],
         "tol": [Interval(numbers.Real, 0, None)],
-        "n_iter_no_change": [Interval(numbers.Integral, 1, None)],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, INT32_MAX)],
         "early_stopping": [Options(True, False)],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
         "freeze": [
@@ -148,7 +152,7 @@ class MLPBase(BaseEstimator):
             Interval(numbers.Integral, 0, 2**32 - 1),
             InstanceOf(np.random.RandomState),
         ],
-        "n_threads": [Options(None), Interval(numbers.Integral, 1, None)],
+        "n_threads": [Options(None), Interval(numbers.Integral, 1, INT32_MAX)],
         "verbose": [Interval(numbers.Integral, 0, None), Options(True, False)],
     }
 
@@ -175,13 +179,24 @@ class MLPBase(BaseEstimator):
         l1_ratio = {"l2": 0.0, "l1": 1.0, "elasticnet": self.l1_ratio}[self.penalty]
         return float(self.alpha), float(l1_ratio)
 
+    def _optimizer_settings(self):
+        """The C++ optimizer config dict of ``optimizer``, without the learning rate."""
+        settings = dict(resolve_optimizer(self.optimizer, self.learning_rate))
+        settings.pop("learning_rate", None)
+        return settings
+
+    def _base_learning_rate(self):
+        """The optimizer object's own rate, else the estimator's learning_rate."""
+        settings = resolve_optimizer(self.optimizer, self.learning_rate)
+        return float(settings.get("learning_rate", self.learning_rate))
+
     def _new_trainer(self, dtype, layer_sizes, seed):
         alpha, l1_ratio = self._penalty_strengths()
         return trainer_class(dtype)(
             layer_sizes=list(layer_sizes),
             activations=[self.activation] * (len(layer_sizes) - 2),
             output=self._output,
-            optimizer=self.optimizer,
+            optimizer=self._optimizer_settings(),
             alpha=alpha,
             l1_ratio=l1_ratio,
             seed=seed,
@@ -217,7 +232,7 @@ class MLPBase(BaseEstimator):
             batch_size=0 if self.batch_size is None else int(self.batch_size),
             tol=float(self.tol),
             n_iter_no_change=int(self.n_iter_no_change),
-            learning_rate=float(self.learning_rate),
+            learning_rate=self._base_learning_rate(),
             n_threads=0 if self.n_threads is None else int(self.n_threads),
             early_stopping=early_stopping,
         )

@@ -1,0 +1,323 @@
+"""Training control of the linear models: validation, early stopping,
+warm starts, partial_fit, class weights, divergence and determinism."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+from sklearn.exceptions import ConvergenceWarning
+
+from fastml import LinearRegression, LogisticRegression
+from fastml.datasets import load_digits
+from fastml.linear_model._control import split_validation
+
+OPTIMIZERS = [
+    "sgd",
+    "momentum",
+    "nesterov",
+    "adagrad",
+    "rmsprop",
+    "adam",
+    "adamw",
+    "lbfgs",
+]
+
+
+def digits(n_samples=600):
+    X, y = load_digits()
+    X = (X - X.mean(axis=0)) / np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
+    return X[:n_samples], y[:n_samples]
+
+
+def softmax_loss(estimator, X, y):
+    logits = X @ estimator.coef_.astype(np.float64).T + estimator.intercept_
+    return np.mean(logsumexp(logits, axis=1) - logits[np.arange(len(y)), y])
+
+
+def fit_quietly(estimator, *args, **kwargs):
+    """Fit, ignoring the ConvergenceWarning of a deliberately short run."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator.fit(*args, **kwargs)
+
+
+def test_early_stopping_restores_best_epoch():
+    X, y = digits()
+    X_val, y_val = digits(1000)[0][600:], digits(1000)[1][600:]
+    estimator = LogisticRegression(
+        optimizer="sgd",
+        learning_rate=2.0,
+        penalty=None,
+        early_stopping=True,
+        n_iter_no_change=3,
+        max_epochs=500,
+    )
+    estimator.fit(X, y, X_val=X_val, y_val=y_val)
+    val_loss = estimator.history_["val_loss"]
+    assert len(val_loss) == estimator.n_iter_
+    assert estimator.best_epoch_ == int(np.argmin(val_loss))
+    # The counter of epochs without an improvement larger than tol may have
+    # started before the best epoch, so training stops within 3 epochs of it.
+    assert (
+        estimator.best_epoch_ + 1 < estimator.n_iter_ <= estimator.best_epoch_ + 1 + 3
+    )
+    np.testing.assert_allclose(
+        softmax_loss(estimator, X_val, y_val), min(val_loss), rtol=1e-12
+    )
+
+
+def test_early_stopping_holds_out_fraction():
+    X, y = digits()
+    estimator = LogisticRegression(
+        optimizer="adam",
+        learning_rate=0.05,
+        early_stopping=True,
+        validation_fraction=0.2,
+        tol=1e-4,
+        random_state=0,
+    ).fit(X, y)
+    assert "val_loss" in estimator.history_
+    assert estimator.best_epoch_ <= estimator.n_iter_ - 1
+
+
+def test_validation_split_is_stratified():
+    y = np.array([0] * 90 + [1] * 10)
+    X = np.arange(100, dtype=np.float64)[:, None]
+    (X_train, y_train, _), (X_val, y_val, _) = split_validation(
+        X, y, None, 0.2, seed=0, stratify=True
+    )
+    assert np.bincount(y_val).tolist() == [18, 2]
+    assert np.bincount(y_train).tolist() == [72, 8]
+    assert sorted(X_train[:, 0].tolist() + X_val[:, 0].tolist()) == list(range(100))
+
+
+def test_validation_data_recorded_without_early_stopping():
+    X, y = digits()
+    estimator = LogisticRegression(alpha=1e-3).fit(
+        X[:400], y[:400], X_val=X[400:], y_val=y[400:]
+    )
+    assert len(estimator.history_["val_loss"]) == estimator.n_iter_
+    assert estimator.history_["val_loss"][-1] > 0
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (
+            dict(X_val=np.zeros((3, 64))),
+            "X_val and y_val must be given together; y_val is None",
+        ),
+        (
+            dict(X_val=np.zeros((3, 64)), y_val=[0, 1]),
+            "X_val has 3 samples but y_val has 2",
+        ),
+        (dict(X_val=np.zeros((2, 64)), y_val=[0, 11]), r"y_val has labels \[11\]"),
+        (dict(X_val=np.zeros((2, 5)), y_val=[0, 1]), "X has 5 features"),
+    ],
+)
+def test_validation_data_checked(arguments, message):
+    X, y = digits()
+    estimator = LogisticRegression()
+    with pytest.raises(ValueError, match=message):
+        estimator.fit(X, y, **arguments)
+    assert not hasattr(estimator, "coef_")
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop"])
+def test_partial_fit_matches_fit_epochs(optimizer):
+    # The optimizer state, the shuffling engine and the schedule continue
+    # across partial_fit calls, so 6 calls give the bits of a 6-epoch fit.
+    X, y = digits()
+    settings = dict(
+        optimizer=optimizer,
+        learning_rate=0.05,
+        batch_size=64,
+        random_state=3,
+        schedule="exponential",
+        max_epochs=6,
+        tol=0.0,
+        n_iter_no_change=100,
+    )
+    reference = fit_quietly(LogisticRegression(**settings), X, y)
+    incremental = LogisticRegression(**settings)
+    for _ in range(6):
+        incremental.partial_fit(X, y, classes=np.arange(10))
+    np.testing.assert_array_equal(incremental.coef_, reference.coef_)
+    np.testing.assert_array_equal(incremental.intercept_, reference.intercept_)
+    assert incremental.n_iter_ == 6
+    assert incremental.history_["train_loss"] == reference.history_["train_loss"]
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "adam", "lbfgs"])
+def test_warm_start_continues_optimizer_state(optimizer):
+    X, y = digits()
+    target = X[:, :5] @ np.arange(1.0, 6.0) + 0.5 * X[:, 5]
+    settings = dict(
+        optimizer=optimizer, learning_rate=0.01, tol=0.0, n_iter_no_change=100
+    )
+    reference = fit_quietly(LinearRegression(max_epochs=8, **settings), X, target)
+    resumed = LinearRegression(max_epochs=4, warm_start=True, **settings)
+    fit_quietly(resumed, X, target)
+    fit_quietly(resumed, X, target)
+    np.testing.assert_array_equal(resumed.coef_, reference.coef_)
+    np.testing.assert_array_equal(resumed.intercept_, reference.intercept_)
+
+
+def test_warm_start_after_parameter_change_starts_from_coef():
+    X, y = digits()
+    estimator = LogisticRegression(warm_start=True, tol=1e-8).fit(X, y)
+    coef = estimator.coef_.copy()
+    estimator.set_params(alpha=1e-2).fit(X, y)
+    fresh = LogisticRegression(alpha=1e-2, tol=1e-8).fit(X, y)
+    assert not np.array_equal(estimator.coef_, coef)
+    # Both reach the optimum of the new penalty.
+    warm_cost = softmax_loss(estimator, X, y) + 0.5e-2 * np.sum(estimator.coef_**2)
+    fresh_cost = softmax_loss(fresh, X, y) + 0.5e-2 * np.sum(fresh.coef_**2)
+    np.testing.assert_allclose(warm_cost, fresh_cost, rtol=1e-9)
+
+
+def test_partial_fit_needs_classes_first():
+    X, y = digits()
+    estimator = LogisticRegression(optimizer="sgd")
+    with pytest.raises(ValueError, match="classes must be given on the first call"):
+        estimator.partial_fit(X, y)
+    estimator.partial_fit(X[:10], y[:10], classes=np.arange(10))
+    assert estimator.classes_.tolist() == list(range(10))
+    with pytest.raises(ValueError, match=r"y has labels \[12\]"):
+        estimator.partial_fit(X[:2], np.array([0, 12]))
+    with pytest.raises(ValueError, match="differs from the classes"):
+        estimator.partial_fit(X[:2], y[:2], classes=[0, 1])
+
+
+def test_partial_fit_does_not_warn():
+    X, y = digits()
+    estimator = LinearRegression(optimizer="sgd", learning_rate=0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        estimator.partial_fit(X, y.astype(np.float64))
+    assert estimator.n_iter_ == 1
+
+
+def test_balanced_class_weight_equals_sample_weight():
+    X, y = digits()
+    y = (y == 3).astype(int)
+    balanced = LogisticRegression(class_weight="balanced", tol=1e-10).fit(X, y)
+    counts = np.bincount(y)
+    weights = (len(y) / (2 * counts))[y]
+    weighted = LogisticRegression(tol=1e-10).fit(X, y, sample_weight=weights)
+    np.testing.assert_allclose(balanced.coef_, weighted.coef_, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(
+        balanced.intercept_, weighted.intercept_, rtol=1e-7, atol=1e-9
+    )
+
+
+def test_class_weight_dict_multiplies_sample_weight():
+    X, y = digits()
+    sample_weight = np.linspace(0.5, 1.5, len(y))
+    by_dict = LogisticRegression(class_weight={2: 3.0}, tol=1e-10)
+    by_dict.fit(X, y, sample_weight=sample_weight)
+    combined = sample_weight * np.where(y == 2, 3.0, 1.0)
+    expected = LogisticRegression(tol=1e-10).fit(X, y, sample_weight=combined)
+    np.testing.assert_allclose(by_dict.coef_, expected.coef_, rtol=1e-7, atol=1e-9)
+
+
+def test_class_weight_errors():
+    X, y = digits()
+    with pytest.raises(ValueError, match=r"class_weight has labels \[42\]"):
+        LogisticRegression(class_weight={42: 2.0}).fit(X, y)
+    with pytest.raises(
+        ValueError, match="class_weight='balanced' is not supported by partial_fit"
+    ):
+        LogisticRegression(class_weight="balanced").partial_fit(
+            X, y, classes=np.arange(10)
+        )
+
+
+def test_history_separates_loss_and_cost():
+    X, y = digits()
+    estimator = LogisticRegression(
+        optimizer="adam", penalty="l2", alpha=0.01, learning_rate=0.05
+    )
+    estimator.fit(X, y)
+    loss = np.array(estimator.history_["train_loss"])
+    cost = np.array(estimator.history_["train_cost"])
+    assert sorted(estimator.history_) == ["train_cost", "train_loss"]
+    assert len(loss) == estimator.n_iter_
+    assert loss[0] == pytest.approx(np.log(10), rel=1e-12)
+    assert np.all(cost[1:] > loss[1:])
+
+
+def test_convergence_warning_reports_gradient_norm():
+    X, y = digits()
+    estimator = LogisticRegression(optimizer="sgd", learning_rate=1e-4, max_epochs=3)
+    with pytest.warns(
+        ConvergenceWarning, match=r"max_epochs=3 .* gradient norm [0-9.e-]+\. Increase"
+    ):
+        estimator.fit(X, y)
+
+
+def test_runaway_cost_raises_and_keeps_model():
+    X, y = digits()
+    target = X[:, 10] * 3.0
+    estimator = LinearRegression().fit(X, target)
+    before = {
+        name: getattr(estimator, name) for name in ["coef_", "intercept_", "n_iter_"]
+    }
+    estimator.set_params(optimizer="sgd", learning_rate=50.0)
+    with pytest.raises(
+        FloatingPointError, match="rose from .* Use a smaller learning_rate"
+    ):
+        estimator.fit(X, target)
+    for name, value in before.items():
+        np.testing.assert_array_equal(getattr(estimator, name), value)
+    assert estimator.history_["train_cost"][-1] < 1.0
+
+
+def test_infinite_cost_raises_before_any_fit():
+    X, y = digits()
+    target = X[:, 10] * 3.0
+    estimator = LinearRegression(
+        optimizer="sgd", learning_rate=1e6, n_iter_no_change=1000
+    )
+    with pytest.raises(FloatingPointError, match="became inf"):
+        estimator.fit(X, target)
+    assert not hasattr(estimator, "coef_")
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_threads_give_same_bits(optimizer):
+    # 5000 rows make three reduction chunks; their order is fixed.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5000, 8))
+    y = (X @ rng.normal(size=8) + rng.normal(size=5000) > 0).astype(int)
+    batch_size = None if optimizer == "lbfgs" else 4096
+    results = []
+    for n_threads in [1, 2, 4]:
+        estimator = LogisticRegression(
+            optimizer=optimizer,
+            learning_rate=0.05,
+            batch_size=batch_size,
+            max_epochs=4,
+            n_threads=n_threads,
+            random_state=0,
+        )
+        results.append(fit_quietly(estimator, X, y))
+    for other in results[1:]:
+        np.testing.assert_array_equal(other.coef_, results[0].coef_)
+        np.testing.assert_array_equal(other.intercept_, results[0].intercept_)
+
+
+def test_pickled_classifier_keeps_predictions_and_resumes():
+    X, y = digits()
+    estimator = LogisticRegression(
+        optimizer="adam", learning_rate=0.05, batch_size=64, random_state=0
+    )
+    estimator.partial_fit(X, y, classes=np.arange(10))
+    restored = pickle.loads(pickle.dumps(estimator))
+    assert not hasattr(restored, "_trainer")
+    np.testing.assert_array_equal(restored.predict(X), estimator.predict(X))
+    restored.partial_fit(X, y)
+    assert restored.n_iter_ == 2
+    assert len(restored.history_["train_loss"]) == 2
