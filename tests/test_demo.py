@@ -40,12 +40,50 @@ def test_demo_table_has_a_line_per_run(quick_report):
     assert "test acc" in text
     assert text.count("breast cancer") == 3
     assert text.count("digits") >= 3
+    assert "Lasso on the diabetes data" in text
+    assert "Underfitting model" in text
+    assert "Transfer learning" in text
+
+
+def test_demo_lists_all_eight_optimizers(quick_report):
+    names = [row["optimizer"] for row in quick_report["optimizers"]]
+    assert names == ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "lbfgs"]
+    for row in quick_report["optimizers"]:
+        assert row["epochs"] >= 1
+        assert row["test_accuracy"] > 0.9, row
+
+
+def test_demo_lasso_has_exact_zeros(quick_report):
+    assert quick_report["lasso"]["zero_coefficients"] >= 1
+
+
+def test_demo_model_selection_and_verdicts(quick_report):
+    selection = quick_report["model_selection"]
+    assert 1 <= selection["chosen_degree"] <= 10
+    chosen = [
+        row for row in selection["grid"]
+        if (row["degree"], row["alpha"]) == (selection["chosen_degree"], selection["chosen_alpha"])
+    ]
+    assert chosen[0]["val_cost"] == min(row["val_cost"] for row in selection["grid"])
+    assert selection["test_cost"] > 0
+    assert selection["underfit"]["verdict"] == "high bias"
+    assert selection["overfit"]["verdict"] == "high variance"
+
+
+def test_demo_network_sections(quick_report):
+    versus = quick_report["mlp_vs_softmax"]
+    assert versus["mlp_accuracy"] > versus["softmax_accuracy"]
+    transfer = quick_report["transfer"]
+    assert transfer["difference"] == pytest.approx(
+        transfer["fine_tuned_accuracy"] - transfer["scratch_accuracy"]
+    )
 
 
 def test_cli_demo_json(capsys):
     assert cli.main(["demo", "--quick", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert len(report["linear_models"]) == 6
+    assert len(report["optimizers"]) == 8
 
 
 def test_module_entry_point_runs_the_demo():

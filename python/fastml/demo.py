@@ -126,15 +126,110 @@ def format_table(rows, columns=COLUMNS):
     return "\n".join(lines)
 
 
+OPTIMIZER_COLUMNS = (
+    ("optimizer", "optimizer", "{}"),
+    ("epochs", "epochs", "{}"),
+    ("fit_seconds", "fit s", "{:.3f}"),
+    ("test_accuracy", "test acc", "{:.3f}"),
+    ("converged", "converged", "{}"),
+)
+
+GRID_COLUMNS = (
+    ("degree", "degree", "{}"),
+    ("alpha", "alpha", "{:g}"),
+    ("train_cost", "train cost", "{:.1f}"),
+    ("val_cost", "val cost", "{:.4g}"),
+)
+
+
 def run_demo(quick=False):
     """Run every section of the demo and return the report as a dict."""
-    return {"linear_models": run_linear_models(max_epochs=60 if quick else 300)}
+    from ._demo_linear import optimizer_report
+    from ._demo_networks import mlp_vs_softmax_report, transfer_report
+    from ._demo_selection import selection_report
+
+    rows = optimizer_report(quick=quick)
+    return {
+        "linear_models": run_linear_models(max_epochs=60 if quick else 300),
+        "optimizers": [row for row in rows if row["model"] == "softmax"],
+        "lasso": next(row for row in rows if row["model"] == "lasso"),
+        "model_selection": selection_report(quick=quick),
+        "mlp_vs_softmax": mlp_vs_softmax_report(quick=quick),
+        "transfer": transfer_report(quick=quick),
+    }
+
+
+def _format_optimizers(report):
+    lasso = report["lasso"]
+    return [
+        "Every optimizer on the digits (softmax regression, mini-batches of 64; "
+        "L-BFGS full batch)",
+        format_table(report["optimizers"], OPTIMIZER_COLUMNS),
+        "",
+        f"Lasso on the diabetes data (alpha={lasso['alpha']:g}, OWL-QN): "
+        f"{lasso['zero_coefficients']} of {lasso['n_coefficients']} coefficients "
+        f"exactly zero, test R^2 {lasso['test_r2']:.3f}",
+    ]
+
+
+def _format_selection(selection):
+    best = {}
+    for row in selection["grid"]:
+        if row["degree"] not in best or row["val_cost"] < best[row["degree"]]["val_cost"]:
+            best[row["degree"]] = row
+    lines = [
+        "Polynomial degree and alpha chosen on the validation set (diabetes, "
+        "features bmi and s5; best alpha per degree shown)",
+        format_table(list(best.values()), GRID_COLUMNS),
+        f"chosen: degree {selection['chosen_degree']}, alpha "
+        f"{selection['chosen_alpha']:g}; validation cost "
+        f"{selection['chosen_val_cost']:.1f}, test cost (computed once) "
+        f"{selection['test_cost']:.1f}",
+    ]
+    underfit, overfit = selection["underfit"], selection["overfit"]
+    lines += [
+        "",
+        f"Underfitting model (degree {underfit['degree']}, alpha "
+        f"{underfit['alpha']:g}): {underfit['verdict']}",
+        underfit["report"],
+        "",
+        f"Overfitting model (degree {overfit['degree']}, no penalty, "
+        f"{overfit['n_train']} training rows): {overfit['verdict']}",
+        overfit["report"],
+    ]
+    return lines
+
+
+def _format_networks(report):
+    versus = report["mlp_vs_softmax"]
+    transfer = report["transfer"]
+    lead = "ahead of" if transfer["difference"] > 0 else "behind"
+    return [
+        "Dense network against softmax regression on all ten digits "
+        f"({versus['n_splits']} splits)",
+        f"  MLP test accuracy {versus['mlp_accuracy']:.3f}, softmax regression "
+        f"{versus['softmax_accuracy']:.3f} ({versus['difference'] * 100:+.1f} points)",
+        "",
+        f"Transfer learning: pretrained on digits 0-4, then digits 5-9 from "
+        f"{transfer['labelled_per_class']} labelled images per class "
+        f"({transfer['n_draws']} draws)",
+        f"  fine-tuned, hidden layer frozen:     {transfer['fine_tuned_accuracy']:.3f}",
+        f"  fine-tuned, then all layers trained: "
+        f"{transfer['fine_tuned_unfrozen_accuracy']:.3f}",
+        f"  from scratch, same budget:           {transfer['scratch_accuracy']:.3f}",
+        f"  fine-tuning is {abs(transfer['difference']) * 100:.1f} points {lead} "
+        f"training from scratch (won {transfer['draws_won_by_fine_tuning']} of "
+        f"{transfer['n_draws']} draws)",
+    ]
 
 
 def format_report(report):
     """Render the demo report as text."""
     sections = [
-        "Logistic and softmax regression (60/20/20 split, seed 0)",
-        format_table(report["linear_models"]),
+        ["Logistic and softmax regression (60/20/20 split, seed 0)",
+         format_table(report["linear_models"])],
+        _format_optimizers(report),
+        _format_selection(report["model_selection"]),
+        _format_networks(report),
     ]
-    return "\n".join(sections)
+    return "\n\n".join("\n".join(section) for section in sections)
