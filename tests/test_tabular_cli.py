@@ -12,19 +12,9 @@ import fastml
 from fastml import _tabular_cli
 
 
-def sklearn_model(name, task, verbose=0):
-    # TODO: drop this stand-in once fastml.LogisticRegression and
-    # fastml.LinearRegression exist, and let the commands build fastml models.
-    if task == "classification":
-        return LogisticRegression()
-    return LinearRegression()
-
-
 @pytest.fixture
 def run(monkeypatch, capsys):
     """Run the command line and return (exit code, stdout, stderr)."""
-    monkeypatch.setattr(_tabular_cli, "make_model", sklearn_model)
-
     def run_command(*argv):
         parser = argparse.ArgumentParser(prog="fastml")
         subparsers = parser.add_subparsers(required=True)
@@ -98,7 +88,7 @@ def test_diagnose_classification_with_baseline(run, classification_csv):
 
 def test_train_reports_validation_and_test(run, classification_csv):
     code, out, err = run(
-        "train", "--data", classification_csv, "--target", "answer", "--param", "C=10"
+        "train", "--data", classification_csv, "--target", "answer", "--param", "alpha=0.001"
     )
 
     assert code == 0
@@ -268,11 +258,11 @@ def test_invalid_param_is_reported(run, regression_csv):
 
 def test_param_rejected_by_fit_is_reported(run, classification_csv):
     code, out, err = run(
-        "train", "--data", classification_csv, "--target", "answer", "--param", "C=-1"
+        "train", "--data", classification_csv, "--target", "answer", "--param", "alpha=-1"
     )
     assert code == 2
     assert err.startswith("fastml train: error: fitting LogisticRegression failed:")
-    assert "'C' parameter of LogisticRegression" in err
+    assert "alpha must be a float in [0, inf); got -1" in err
 
 
 def test_param_values_are_literals():
@@ -326,3 +316,16 @@ def test_train_with_an_empty_part(run, classification_csv, option):
     )
     assert code == 0, err
     assert "(no rows)" in out
+
+
+def test_train_writes_a_model_that_loads(run, classification_csv, tmp_path):
+    out_path = tmp_path / "model.safetensors"
+    code, out, err = run(
+        "train", "--data", classification_csv, "--target", "answer", "--out", out_path
+    )
+    assert code == 0, err
+    model = fastml.load_model(out_path)
+    rows = [line.split(",") for line in classification_csv.read_text().splitlines()[1:]]
+    X = np.array([[float(a), float(b)] for _, a, b in rows])
+    labels = np.array([label for label, _, _ in rows])
+    assert model.score(X, labels) > 0.9

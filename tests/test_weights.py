@@ -273,3 +273,54 @@ def test_fastml_file_loads_into_torch(data, tmp_path):
     np.testing.assert_allclose(
         logits, model.decision_function(X), rtol=1e-12, atol=1e-14
     )
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_logistic_regression_round_trip(tmp_path, n_classes):
+    from fastml import LogisticRegression, load_model, save_weights
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 4))
+    y = np.array(["a", "b", "c"])[rng.integers(0, n_classes, 80)]
+    model = LogisticRegression().fit(X, y)
+    path = tmp_path / "logistic.safetensors"
+    save_weights(model, path)
+    restored = load_model(path)
+    assert type(restored) is LogisticRegression
+    np.testing.assert_array_equal(restored.classes_, model.classes_)
+    np.testing.assert_array_equal(restored.coef_, model.coef_)
+    np.testing.assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
+    np.testing.assert_array_equal(restored.predict(X), model.predict(X))
+
+
+@pytest.mark.parametrize("y_columns", [None, 2])
+def test_linear_regression_round_trip(tmp_path, y_columns):
+    from fastml import LinearRegression, load_model, save_weights
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(50, 3))
+    y = X @ rng.normal(size=(3, y_columns or 1)) + 0.5
+    y = y[:, 0] if y_columns is None else y
+    model = LinearRegression().fit(X, y)
+    path = tmp_path / "linear.safetensors"
+    save_weights(model, path)
+    restored = load_model(path)
+    assert restored.coef_.shape == model.coef_.shape
+    np.testing.assert_array_equal(restored.predict(X), model.predict(X))
+
+
+def test_linear_weights_load_into_torch_linear(tmp_path):
+    torch = pytest.importorskip("torch")
+    safetensors_torch = pytest.importorskip("safetensors.torch")
+    from fastml import LogisticRegression, save_weights
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(60, 5))
+    y = rng.integers(0, 3, 60)
+    model = LogisticRegression().fit(X, y)
+    path = tmp_path / "softmax.safetensors"
+    save_weights(model, path)
+    layer = torch.nn.Sequential(torch.nn.Linear(5, 3, dtype=torch.float64))
+    layer.load_state_dict(safetensors_torch.load_file(str(path)))
+    logits = layer(torch.from_numpy(X)).detach().numpy()
+    np.testing.assert_allclose(logits, model.decision_function(X), rtol=1e-12, atol=1e-12)

@@ -234,17 +234,25 @@ def fold_standardization(pipeline):
         model.intercept_ = model.intercept_ - scaled @ scaler.mean_.astype(coef.dtype)
         model.coef_ = scaled
         return model
+    if hasattr(model, "layers_"):
+        layers = dict(model.layers_)
+        weight = layers["layers.0.weight"]
+        scaled = (weight * inverse_scale).astype(weight.dtype)
+        layers["layers.0.bias"] = layers["layers.0.bias"] - scaled @ scaler.mean_.astype(
+            weight.dtype
+        )
+        layers["layers.0.weight"] = scaled
+        model.layers_ = layers
+        model.__dict__.pop("_trainer", None)
+        return model
     raise InputError(
-        f"--out cannot save a {type(model).__name__}: only models with coef_ and "
-        "intercept_ can take the standardization into their weights"
+        f"--out cannot save a {type(model).__name__}: it has neither coef_ nor "
+        "layers_ to take the standardization into"
     )
 
 
 def find_weight_saver():
-    """Return the function that saves a fitted model's weights to a file.
-
-    TODO: point this at the safetensors weights module once it exists.
-    """
+    """Return fastml.save_weights, the function that saves a fitted model's weights."""
     import fastml
 
     saver = getattr(fastml, "save_weights", None)

@@ -1,4 +1,10 @@
-"""Saving and loading the weights of fastml networks in the safetensors format.
+"""Saving and loading the weights of fastml models in the safetensors format.
+
+Networks (MLPClassifier, MLPRegressor) store their ``layers_``; the linear
+models (LogisticRegression, LinearRegression) are stored as a network with
+no hidden layer: ``coef_`` as ``layers.0.weight`` of shape (n_outputs,
+n_features) and ``intercept_`` as ``layers.0.bias``, the layout of a single
+PyTorch ``nn.Linear``.
 
 Files are plain safetensors (never pickle), laid out like the ``state_dict``
 of a PyTorch ``nn.Sequential`` that alternates ``nn.Linear`` layers and
@@ -60,7 +66,7 @@ def save_weights(model, path):
     _check_fitted(model)
     tensors = {
         file_tensor_name(name): np.ascontiguousarray(array)
-        for name, array in model.layers_.items()
+        for name, array in _model_layers(model).items()
     }
     metadata = {
         "format": FORMAT,
@@ -85,7 +91,7 @@ def load_weights(model, path, strict=True):
     """
     _check_fitted(model)
     file_tensors, metadata = _read(path)
-    expected = model.layers_
+    expected = _model_layers(model)
     mapping, unexpected = _map_file_names(file_tensors, len(expected) // 2)
 
     problems, mismatched, missing, loadable = [], [], [], {}
@@ -126,18 +132,19 @@ def load_weights(model, path, strict=True):
     values = _load_tensors(path, {loadable[name]: name for name in loadable})
     layers = {name: array.copy() for name, array in expected.items()}
     layers.update(values)
-    model.layers_ = layers
+    _set_model_layers(model, layers)
     model.__dict__.pop("_trainer", None)
     return LoadResult(missing, unexpected, mismatched)
 
 
 def load_model(path):
-    """Rebuild a fitted MLPClassifier or MLPRegressor from a file of save_weights.
+    """Rebuild a fitted fastml model from a file written by save_weights.
 
     Raises ValueError when the file lacks fastml's metadata (for example a
     state_dict saved from PyTorch: fit a model of the same architecture and
     use :func:`load_weights`), or is corrupted or truncated.
     """
+    from .linear_model import LinearRegression, LogisticRegression
     from .neural_network import MLPClassifier, MLPRegressor
 
     file_tensors, metadata = _read(path)
@@ -158,6 +165,8 @@ def load_model(path):
         estimator_class = {
             "MLPClassifier": MLPClassifier,
             "MLPRegressor": MLPRegressor,
+            "LogisticRegression": LogisticRegression,
+            "LinearRegression": LinearRegression,
         }[config["estimator"]]
         model = estimator_class(**_decode_params(config["params"]))
         layer_sizes = tuple(int(size) for size in config["layer_sizes"])
@@ -173,8 +182,7 @@ def load_model(path):
         )
     dtype = next(iter(dtypes))
     model.n_features_in_ = layer_sizes[0]
-    model.layer_sizes_ = layer_sizes
-    model.layers_ = {
+    layers = {
         f"layers.{i}.{kind}": np.zeros(
             (layer_sizes[i + 1], layer_sizes[i])
             if kind == "weight"
@@ -184,12 +192,61 @@ def load_model(path):
         for i in range(len(layer_sizes) - 1)
         for kind in ("weight", "bias")
     }
+    if _is_linear(model):
+        if len(layer_sizes) != 2:
+            raise ValueError(
+                f"{path} describes {len(layer_sizes) - 1} layers, but "
+                f"{type(model).__name__} has exactly one."
+            )
+        _set_model_layers(model, layers)
+    else:
+        model.layer_sizes_ = layer_sizes
+        model.layers_ = layers
     model.n_iter_ = int(config.get("n_iter", 0))
     load_weights(model, path, strict=True)
     return model
 
 
+def _is_linear(model):
+    """Whether the model is a linear model (coef_ and intercept_, no layers_)."""
+    return type(model).__name__ in ("LogisticRegression", "LinearRegression")
+
+
+def _model_layers(model):
+    """The model's parameters as ``layers.{i}.weight`` / ``layers.{i}.bias`` arrays."""
+    if not _is_linear(model):
+        return model.layers_
+    coef = np.asarray(model.coef_)
+    weight = coef.reshape(-1, coef.shape[-1])
+    return {
+        "layers.0.weight": weight,
+        "layers.0.bias": np.asarray(model.intercept_, dtype=coef.dtype).reshape(
+            weight.shape[0]
+        ),
+    }
+
+
+def _set_model_layers(model, layers):
+    """Store ``layers`` in the model, in the shapes of coef_ for a linear model."""
+    if not _is_linear(model):
+        model.layers_ = layers
+        return
+    weight, bias = layers["layers.0.weight"], layers["layers.0.bias"]
+    if type(model).__name__ == "LinearRegression" and model._y_ndim == 1:
+        model.coef_, model.intercept_ = weight[0].copy(), bias.dtype.type(bias[0])
+    else:
+        model.coef_, model.intercept_ = weight.copy(), bias.copy()
+
+
 def _check_fitted(model):
+    if _is_linear(model):
+        if not hasattr(model, "coef_"):
+            raise ValueError(
+                f"{type(model).__name__} is not fitted, so it has no coefficients to "
+                "save or load into. Fit it first, or rebuild a saved model with "
+                "load_model."
+            )
+        return
     if not hasattr(model, "layers_"):
         raise ValueError(
             f"{type(model).__name__} is not fitted, so it has no layers to save or "
@@ -266,20 +323,27 @@ def _dtype_name(dtype):
 
 
 def _model_config(model):
+    if _is_linear(model):
+        weight = _model_layers(model)["layers.0.weight"]
+        layer_sizes = [int(weight.shape[1]), int(weight.shape[0])]
+        activation = None
+    else:
+        layer_sizes = [int(size) for size in model.layer_sizes_]
+        activation = model.activation
     config = {
         "estimator": type(model).__name__,
         "params": _encode_params(model.get_params()),
-        "layer_sizes": [int(size) for size in model.layer_sizes_],
-        "activation": model.activation,
+        "layer_sizes": layer_sizes,
+        "activation": activation,
         "n_iter": int(getattr(model, "n_iter_", 0)),
     }
     if hasattr(model, "classes_"):
         classes = np.asarray(model.classes_)
         config["classes"] = classes.tolist()
         config["classes_dtype"] = classes.dtype.str
-        config["multilabel"] = bool(model.multilabel_)
+        config["multilabel"] = bool(getattr(model, "multilabel_", False))
     else:
-        config["n_outputs"] = int(model.n_outputs_)
+        config["n_outputs"] = layer_sizes[-1]
         config["y_ndim"] = int(model._y_ndim)
     try:
         json.dumps(config)
@@ -322,9 +386,11 @@ def _restore_targets(model, config):
         model.classes_ = np.asarray(
             config["classes"], dtype=np.dtype(config["classes_dtype"])
         )
-        model.multilabel_ = bool(config["multilabel"])
+        if not _is_linear(model):
+            model.multilabel_ = bool(config["multilabel"])
     else:
-        model.n_outputs_ = int(config["n_outputs"])
+        if not _is_linear(model):
+            model.n_outputs_ = int(config["n_outputs"])
         model._y_ndim = int(config["y_ndim"])
 
 
@@ -337,7 +403,7 @@ def _config_problems(model, metadata):
     except ValueError:
         return ["the file's fastml metadata is not valid JSON"]
     activation = config.get("activation")
-    if activation is not None and activation != model.activation:
+    if activation is not None and activation != getattr(model, "activation", None):
         return [
             f"the file's activation is {activation!r} and the model's "
             f"{model.activation!r}"
