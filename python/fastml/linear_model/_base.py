@@ -20,6 +20,29 @@ PENALTIES = (None, "l2", "l1", "elasticnet")
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
 
+# Allowed values of the training arguments that the linear models and the
+# networks share; each estimator adds its own.
+TRAINING_CONSTRAINTS = {
+    "penalty": [Options(*PENALTIES)],
+    "alpha": [Interval(numbers.Real, 0, None)],
+    "l1_ratio": [Interval(numbers.Real, 0, 1)],
+    "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+    "batch_size": [Options(None), Interval(numbers.Integral, 1, INT64_MAX)],
+    "max_epochs": [Interval(numbers.Integral, 1, INT32_MAX)],
+    "tol": [Interval(numbers.Real, 0, None)],
+    "n_iter_no_change": [Interval(numbers.Integral, 1, INT32_MAX)],
+    "early_stopping": [Options(True, False)],
+    "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+    "warm_start": [Options(True, False)],
+    "random_state": [
+        Options(None),
+        Interval(numbers.Integral, 0, 2**32 - 1),
+        InstanceOf(np.random.RandomState),
+    ],
+    "n_threads": [Options(None), Interval(numbers.Integral, 1, INT32_MAX)],
+    "verbose": [Interval(numbers.Integral, 0, None), Options(True, False)],
+}
+
 
 def trainer_class(dtype):
     """The C++ trainer that computes in ``dtype`` (float32 or float64)."""
@@ -60,25 +83,8 @@ class LinearModelBase(BaseEstimator):
     """
 
     _parameter_constraints = {
-        "penalty": [Options(*PENALTIES)],
-        "alpha": [Interval(numbers.Real, 0, None)],
-        "l1_ratio": [Interval(numbers.Real, 0, 1)],
+        **TRAINING_CONSTRAINTS,
         "fit_intercept": [Options(True, False)],
-        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
-        "batch_size": [Options(None), Interval(numbers.Integral, 1, INT64_MAX)],
-        "max_epochs": [Interval(numbers.Integral, 1, INT32_MAX)],
-        "tol": [Interval(numbers.Real, 0, None)],
-        "n_iter_no_change": [Interval(numbers.Integral, 1, INT32_MAX)],
-        "early_stopping": [Options(True, False)],
-        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
-        "warm_start": [Options(True, False)],
-        "random_state": [
-            Options(None),
-            Interval(numbers.Integral, 0, 2**32 - 1),
-            InstanceOf(np.random.RandomState),
-        ],
-        "n_threads": [Options(None), Interval(numbers.Integral, 1, INT32_MAX)],
-        "verbose": [Interval(numbers.Integral, 0, None), Options(True, False)],
     }
 
     def __getstate__(self):

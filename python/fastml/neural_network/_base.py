@@ -13,7 +13,7 @@ from .. import _core
 from .._params import InstanceOf, Interval, Options, validate_params
 from .._training import run_trainer
 from .._validation import check_X
-from ..linear_model._base import INT32_MAX, INT64_MAX, PENALTIES, RestoreOnFailure
+from ..linear_model._base import TRAINING_CONSTRAINTS, RestoreOnFailure
 from ..optimizers import OPTIMIZER_NAMES, _UpdateRule, resolve_optimizer
 
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "linear")
@@ -116,25 +116,16 @@ class MLPBase(BaseEstimator):
     """
 
     _parameter_constraints = {
+        **TRAINING_CONSTRAINTS,
         "hidden_layer_sizes": [
             Interval(numbers.Integral, 1, None),
             InstanceOf(tuple, list, description="a tuple of ints >= 1"),
         ],
         "activation": [Options(*ACTIVATIONS)],
-        "penalty": [Options(*PENALTIES)],
-        "alpha": [Interval(numbers.Real, 0, None)],
-        "l1_ratio": [Interval(numbers.Real, 0, 1)],
         "optimizer": [
             Options(*(name for name in OPTIMIZER_NAMES if name != "lbfgs")),
             InstanceOf(_UpdateRule, description="an object from fastml.optimizers"),
         ],
-        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
-        "batch_size": [Options(None), Interval(numbers.Integral, 1, INT64_MAX)],
-        "max_epochs": [Interval(numbers.Integral, 1, INT32_MAX)],
-        "tol": [Interval(numbers.Real, 0, None)],
-        "n_iter_no_change": [Interval(numbers.Integral, 1, INT32_MAX)],
-        "early_stopping": [Options(True, False)],
-        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
         "freeze": [
             Options(None),
             InstanceOf(
@@ -146,14 +137,6 @@ class MLPBase(BaseEstimator):
                 "a layer name, 'hidden' or a list of indices and names",
             ),
         ],
-        "warm_start": [Options(True, False)],
-        "random_state": [
-            Options(None),
-            Interval(numbers.Integral, 0, 2**32 - 1),
-            InstanceOf(np.random.RandomState),
-        ],
-        "n_threads": [Options(None), Interval(numbers.Integral, 1, INT32_MAX)],
-        "verbose": [Interval(numbers.Integral, 0, None), Options(True, False)],
     }
 
     def _validate_params(self):
