@@ -2,9 +2,9 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import TOLERANCES
 from numpy.testing import assert_allclose, assert_array_equal
 
-from conftest import TOLERANCES
 from fastml import activations
 
 
@@ -46,7 +46,9 @@ def test_softmax_matches_reference(dtype, rng, axis):
 
 def test_log_softmax_matches_reference(dtype, rng):
     x = (rng.standard_normal((6, 4)) * 50).astype(dtype)
-    assert_allclose(activations.log_softmax(x), reference_log_softmax(x), **TOLERANCES[dtype])
+    assert_allclose(
+        activations.log_softmax(x), reference_log_softmax(x), **TOLERANCES[dtype]
+    )
 
 
 def test_sigmoid_float64_exponent_edges():
@@ -84,7 +86,14 @@ def test_softmax_far_apart_logits():
 
 
 def test_softmax_infinite_logits():
-    x = np.array([[np.inf, 0.0, 1.0], [np.inf, np.inf, 0.0], [-np.inf, -np.inf, -np.inf], [-np.inf, 0.0, 0.0]])
+    x = np.array(
+        [
+            [np.inf, 0.0, 1.0],
+            [np.inf, np.inf, 0.0],
+            [-np.inf, -np.inf, -np.inf],
+            [-np.inf, 0.0, 0.0],
+        ]
+    )
     result = activations.softmax(x)
     assert not np.isnan(result).any()
     assert_array_equal(result[0], [1.0, 0.0, 0.0])

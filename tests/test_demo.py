@@ -47,7 +47,16 @@ def test_demo_table_has_a_line_per_run(quick_report):
 
 def test_demo_lists_all_eight_optimizers(quick_report):
     names = [row["optimizer"] for row in quick_report["optimizers"]]
-    assert names == ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "lbfgs"]
+    assert names == [
+        "sgd",
+        "momentum",
+        "nesterov",
+        "adagrad",
+        "rmsprop",
+        "adam",
+        "adamw",
+        "lbfgs",
+    ]
     for row in quick_report["optimizers"]:
         assert row["epochs"] >= 1
         assert row["test_accuracy"] > 0.9, row
@@ -61,8 +70,10 @@ def test_demo_model_selection_and_verdicts(quick_report):
     selection = quick_report["model_selection"]
     assert 1 <= selection["chosen_degree"] <= 10
     chosen = [
-        row for row in selection["grid"]
-        if (row["degree"], row["alpha"]) == (selection["chosen_degree"], selection["chosen_alpha"])
+        row
+        for row in selection["grid"]
+        if (row["degree"], row["alpha"])
+        == (selection["chosen_degree"], selection["chosen_alpha"])
     ]
     assert chosen[0]["val_cost"] == min(row["val_cost"] for row in selection["grid"])
     assert selection["test_cost"] > 0

@@ -1,6 +1,5 @@
 """scikit-learn's estimator checks, each run as its own test."""
 
-import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fastml import LogisticRegression

@@ -6,7 +6,10 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from fastml import _core
 
-PASS_TOLERANCES = {np.float64: {"rtol": 1e-11, "atol": 1e-12}, np.float32: {"rtol": 1e-4, "atol": 1e-5}}
+PASS_TOLERANCES = {
+    np.float64: {"rtol": 1e-11, "atol": 1e-12},
+    np.float32: {"rtol": 1e-4, "atol": 1e-5},
+}
 
 
 def make_problem(loss, dtype, n_samples=5000, n_features=7, n_outputs=3, seed=0):
@@ -52,8 +55,12 @@ def reference(loss, X, params, targets, weights, k):
 @pytest.mark.parametrize("loss", ["logistic", "softmax", "squared"])
 def test_pass_matches_numpy_reference(loss, dtype):
     X, params, targets, weights, k = make_problem(loss, dtype)
-    loss_sum, grad = _core.linear_loss_and_gradient(params, X, targets, weights, loss, k, 0.5)
-    expected_loss, expected_grad = reference(loss, X, params, targets, weights.astype(np.float64), k)
+    loss_sum, grad = _core.linear_loss_and_gradient(
+        params, X, targets, weights, loss, k, 0.5
+    )
+    expected_loss, expected_grad = reference(
+        loss, X, params, targets, weights.astype(np.float64), k
+    )
     assert grad.dtype == dtype
     assert_allclose(loss_sum, expected_loss, rtol=PASS_TOLERANCES[dtype]["rtol"])
     assert_allclose(grad, 0.5 * expected_grad, **PASS_TOLERANCES[dtype])
@@ -70,7 +77,9 @@ def test_pass_without_weights_equals_unit_weights(loss):
 
 @pytest.mark.parametrize("loss", ["logistic", "softmax", "squared"])
 def test_pass_gradient_matches_finite_differences(loss):
-    X, params, targets, weights, k = make_problem(loss, np.float64, n_samples=50, n_features=3)
+    X, params, targets, weights, k = make_problem(
+        loss, np.float64, n_samples=50, n_features=3
+    )
     _, grad = _core.linear_loss_and_gradient(params, X, targets, weights, loss, k)
     step = 1e-6
     numeric = np.empty_like(params)
@@ -88,7 +97,9 @@ def test_pass_gradient_matches_finite_differences(loss):
 def test_pass_bits_do_not_depend_on_thread_count(loss, dtype):
     X, params, targets, weights, k = make_problem(loss, dtype, n_samples=9000)
     results = [
-        _core.linear_loss_and_gradient(params, X, targets, weights, loss, k, 1.0, n_threads)
+        _core.linear_loss_and_gradient(
+            params, X, targets, weights, loss, k, 1.0, n_threads
+        )
         for n_threads in (1, 2, 4)
     ]
     for loss_sum, grad in results[1:]:
@@ -100,7 +111,9 @@ def test_pass_with_huge_logits_stays_finite():
     X = np.array([[1e4], [-1e4], [1.0]])
     params = np.array([1.0, 0.0])
     targets = np.array([1.0, 0.0, 0.0])
-    loss_sum, grad = _core.linear_loss_and_gradient(params, X, targets, None, "logistic", 1)
+    loss_sum, grad = _core.linear_loss_and_gradient(
+        params, X, targets, None, "logistic", 1
+    )
     assert np.isfinite(loss_sum)
     assert np.isfinite(grad).all()
 
@@ -109,12 +122,17 @@ def test_decision_function_matches_numpy(dtype, rng):
     X = rng.standard_normal((3000, 5)).astype(dtype)
     params = rng.standard_normal(4 * 6).astype(dtype)
     logits = _core.linear_decision_function(params, X, 4)
-    expected = X.astype(np.float64) @ params[:20].reshape(4, 5).T.astype(np.float64) + params[20:]
+    expected = (
+        X.astype(np.float64) @ params[:20].reshape(4, 5).T.astype(np.float64)
+        + params[20:]
+    )
     assert_allclose(logits, expected, **PASS_TOLERANCES[dtype])
 
 
 def test_pass_rejects_class_index_out_of_range():
-    with pytest.raises(ValueError, match=r"targets\[1\] = 5 is not a class index in \[0, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"targets\[1\] = 5 is not a class index in \[0, 3\)"
+    ):
         _core.linear_loss_and_gradient(
             np.zeros(3 * 3), np.zeros((2, 2)), np.array([0, 5]), None, "softmax", 3
         )
@@ -122,11 +140,18 @@ def test_pass_rejects_class_index_out_of_range():
 
 def test_pass_rejects_wrong_parameter_count():
     with pytest.raises(ValueError, match="params has 2 values; expected"):
-        _core.linear_loss_and_gradient(np.zeros(2), np.zeros((2, 2)), np.zeros(2), None, "logistic", 1)
+        _core.linear_loss_and_gradient(
+            np.zeros(2), np.zeros((2, 2)), np.zeros(2), None, "logistic", 1
+        )
 
 
 def test_pass_rejects_float64_params_with_float32_X():
     with pytest.raises(TypeError):
         _core.linear_loss_and_gradient(
-            np.zeros(3), np.zeros((2, 2), dtype=np.float32), np.zeros(2), None, "logistic", 1
+            np.zeros(3),
+            np.zeros((2, 2), dtype=np.float32),
+            np.zeros(2),
+            None,
+            "logistic",
+            1,
         )

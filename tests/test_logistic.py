@@ -46,7 +46,9 @@ def test_binary_decision_function_is_one_logit_per_row():
     model = fit_quietly(LogisticRegression(max_epochs=50), X, y)
     logits = model.decision_function(X)
     assert logits.shape == (300,)
-    assert_allclose(logits, X @ model.coef_[0] + model.intercept_[0], rtol=1e-10, atol=1e-12)
+    assert_allclose(
+        logits, X @ model.coef_[0] + model.intercept_[0], rtol=1e-10, atol=1e-12
+    )
     assert_array_equal(model.predict(X), (logits > 0).astype(int))
 
 
@@ -57,7 +59,9 @@ def test_multiclass_probabilities_are_softmax_of_logits():
     expected = np.exp(logits - logits.max(axis=1, keepdims=True))
     expected /= expected.sum(axis=1, keepdims=True)
     assert_allclose(model.predict_proba(X), expected, rtol=1e-10, atol=1e-14)
-    assert_allclose(np.exp(model.predict_log_proba(X)), expected, rtol=1e-10, atol=1e-14)
+    assert_allclose(
+        np.exp(model.predict_log_proba(X)), expected, rtol=1e-10, atol=1e-14
+    )
     assert_array_equal(model.predict(X), np.argmax(logits, axis=1))
 
 
@@ -85,12 +89,19 @@ def test_confident_probabilities_keep_small_complement():
 
 @pytest.mark.parametrize(
     "labels",
-    [[-1, -1, 1, 1], ["no", "no", "yes", "yes"], [2, 2, 7, 7], [True, True, False, False]],
+    [
+        [-1, -1, 1, 1],
+        ["no", "no", "yes", "yes"],
+        [2, 2, 7, 7],
+        [True, True, False, False],
+    ],
     ids=["signs", "strings", "integers", "booleans"],
 )
 def test_predict_returns_original_labels(labels):
     X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
-    model = fit_quietly(LogisticRegression(learning_rate=0.1, max_epochs=200), X, labels)
+    model = fit_quietly(
+        LogisticRegression(learning_rate=0.1, max_epochs=200), X, labels
+    )
     assert_array_equal(model.classes_, np.unique(labels))
     assert_array_equal(model.predict(X), labels)
     assert model.predict(X).dtype == np.asarray(labels).dtype
@@ -145,7 +156,9 @@ def test_single_class_is_rejected(labels):
 
 
 def test_single_class_message_names_the_class():
-    with pytest.raises(ValueError, match=r"y contains only one class \(0\); LogisticRegression"):
+    with pytest.raises(
+        ValueError, match=r"y contains only one class \(0\); LogisticRegression"
+    ):
         LogisticRegression().fit([[1.0], [2.0], [3.0]], [0, 0, 0])
 
 
@@ -172,7 +185,9 @@ def test_continuous_y_is_rejected():
 def test_wrong_feature_count_in_predict():
     X = np.zeros((4, 3)) + np.arange(4)[:, None]
     model = fit_quietly(LogisticRegression(max_epochs=5), X, [0, 1, 0, 1])
-    with pytest.raises(ValueError, match="X has 2 features, but LogisticRegression is expecting 3"):
+    with pytest.raises(
+        ValueError, match="X has 2 features, but LogisticRegression is expecting 3"
+    ):
         model.predict(np.zeros((2, 2)))
 
 
@@ -185,15 +200,36 @@ def test_predict_before_fit_raises_not_fitted():
     "param, value, message",
     [
         ("alpha", -1.0, r"alpha must be a float in \[0, inf\); got -1.0"),
-        ("optimizer", "adamax", r"optimizer must be one of 'sgd', .*'lbfgs'; got 'adamax'"),
-        ("penalty", "l3", r"penalty must be one of None, 'l2', 'l1', 'elasticnet'; got 'l3'"),
+        (
+            "optimizer",
+            "adamax",
+            r"optimizer must be one of 'sgd', .*'lbfgs'; got 'adamax'",
+        ),
+        (
+            "penalty",
+            "l3",
+            r"penalty must be one of None, 'l2', 'l1', 'elasticnet'; got 'l3'",
+        ),
         ("learning_rate", 0.0, r"learning_rate must be a float in \(0, inf\); got 0.0"),
-        ("batch_size", 0, r"batch_size must be one of None or an int in \[1, 9223372036854775807\]; got 0"),
+        (
+            "batch_size",
+            0,
+            r"batch_size must be one of None or an int in "
+            r"\[1, 9223372036854775807\]; got 0",
+        ),
         ("max_epochs", 2.5, r"max_epochs must be an int in \[1, 2147483647\]; got 2.5"),
         ("tol", np.nan, r"tol must be a float in \[0, inf\); got nan"),
         ("l1_ratio", 1.5, r"l1_ratio must be a float in \[0, 1\]; got 1.5"),
-        ("n_threads", 0, r"n_threads must be one of None or an int in \[1, 2147483647\]; got 0"),
-        ("fit_intercept", "yes", r"fit_intercept must be one of True, False; got 'yes'"),
+        (
+            "n_threads",
+            0,
+            r"n_threads must be one of None or an int in \[1, 2147483647\]; got 0",
+        ),
+        (
+            "fit_intercept",
+            "yes",
+            r"fit_intercept must be one of True, False; got 'yes'",
+        ),
     ],
 )
 def test_bad_parameter_names_value_and_allowed(param, value, message):
@@ -225,14 +261,21 @@ def test_bad_sample_weight_is_rejected(weights, message):
 def test_failed_fit_keeps_previous_model():
     X, y = blobs()
     model = fit_quietly(LogisticRegression(max_epochs=30), X, y)
-    coef, intercept, history = model.coef_.copy(), model.intercept_.copy(), model.history_
+    coef, intercept, history = (
+        model.coef_.copy(),
+        model.intercept_.copy(),
+        model.history_,
+    )
     with pytest.raises(ValueError):
         model.fit(np.zeros((3, 7)), [0, 0, 0])
     assert_array_equal(model.coef_, coef)
     assert_array_equal(model.intercept_, intercept)
     assert model.history_ is history
     assert model.n_features_in_ == 4
-    assert_array_equal(model.predict(X), fit_quietly(LogisticRegression(max_epochs=30), X, y).predict(X))
+    assert_array_equal(
+        model.predict(X),
+        fit_quietly(LogisticRegression(max_epochs=30), X, y).predict(X),
+    )
 
 
 def test_diverging_fit_raises_and_keeps_previous_model():
@@ -241,7 +284,9 @@ def test_diverging_fit_raises_and_keeps_previous_model():
     model = fit_quietly(LogisticRegression(max_epochs=5), blobs()[0], y)
     coef = model.coef_.copy()
     with pytest.raises(FloatingPointError, match="smaller learning_rate"):
-        LogisticRegression(optimizer="sgd", learning_rate=1e300, max_epochs=20).fit(X, y)
+        LogisticRegression(optimizer="sgd", learning_rate=1e300, max_epochs=20).fit(
+            X, y
+        )
     with pytest.raises(FloatingPointError, match="parameters overflowed"):
         model.set_params(optimizer="sgd", learning_rate=1e300, max_epochs=20).fit(X, y)
     assert_array_equal(model.coef_, coef)
@@ -249,7 +294,10 @@ def test_diverging_fit_raises_and_keeps_previous_model():
 
 def test_convergence_warning_says_what_to_change():
     X, y = blobs()
-    with pytest.warns(ConvergenceWarning, match=r"max_epochs=3 epochs.*gradient norm.*Increase max_epochs"):
+    with pytest.warns(
+        ConvergenceWarning,
+        match=r"max_epochs=3 epochs.*gradient norm.*Increase max_epochs",
+    ):
         LogisticRegression(max_epochs=3).fit(X, y)
 
 
@@ -257,7 +305,9 @@ def test_no_warning_when_converged():
     X, y = blobs()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        model = LogisticRegression(learning_rate=0.1, tol=1e-3, max_epochs=5000).fit(X, y)
+        model = LogisticRegression(learning_rate=0.1, tol=1e-3, max_epochs=5000).fit(
+            X, y
+        )
     assert model.n_iter_ < 5000
 
 
@@ -335,7 +385,10 @@ def test_coefficients_identical_for_any_thread_count(optimizer, batch_size, dtyp
     fits = [
         fit_quietly(
             LogisticRegression(
-                optimizer=optimizer, batch_size=batch_size, max_epochs=4, random_state=7,
+                optimizer=optimizer,
+                batch_size=batch_size,
+                max_epochs=4,
+                random_state=7,
                 n_threads=n_threads,
             ),
             X,
@@ -371,7 +424,9 @@ def test_history_starts_at_zero_coefficients():
 
 def test_history_separates_loss_and_penalty():
     X, y = blobs()
-    model = LogisticRegression(alpha=0.1, learning_rate=0.05, max_epochs=5000, tol=1e-10)
+    model = LogisticRegression(
+        alpha=0.1, learning_rate=0.05, max_epochs=5000, tol=1e-10
+    )
     model.fit(X, y)
     logits = model.decision_function(X)
     final_loss = losses.binary_cross_entropy(logits, y.astype(float))
@@ -387,10 +442,14 @@ def sklearn_optimum(X, y, alpha):
     """scikit-learn's lbfgs solution of the same objective and its mean log loss."""
     from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
 
-    reference = SklearnLogisticRegression(C=1 / (alpha * X.shape[0]), tol=1e-10, max_iter=10000)
+    reference = SklearnLogisticRegression(
+        C=1 / (alpha * X.shape[0]), tol=1e-10, max_iter=10000
+    )
     reference.fit(X, y)
     proba = reference.predict_proba(X)
-    log_loss = -np.mean(np.log(proba[np.arange(len(y)), np.searchsorted(reference.classes_, y)]))
+    log_loss = -np.mean(
+        np.log(proba[np.arange(len(y)), np.searchsorted(reference.classes_, y)])
+    )
     cost = log_loss + alpha / 2 * np.sum(reference.coef_**2)
     return log_loss, cost
 
@@ -403,7 +462,11 @@ def test_reaches_sklearn_log_loss_within_one_percent(loader):
     alpha = 1e-3
     expected_loss, expected_cost = sklearn_optimum(X, y, alpha)
     model = LogisticRegression(
-        alpha=alpha, optimizer="adam", learning_rate=0.02, max_epochs=5000, tol=1e-9,
+        alpha=alpha,
+        optimizer="adam",
+        learning_rate=0.02,
+        max_epochs=5000,
+        tol=1e-9,
         n_iter_no_change=20,
     ).fit(X, y)
     logits = model.decision_function(X)
@@ -433,7 +496,11 @@ def test_sample_weight_equals_repeated_rows():
     weights = np.random.default_rng(1).integers(1, 4, 60)
     params = dict(optimizer="sgd", learning_rate=0.1, max_epochs=50)
     weighted = fit_quietly(LogisticRegression(**params), X, y, sample_weight=weights)
-    repeated = fit_quietly(LogisticRegression(**params), np.repeat(X, weights, axis=0), np.repeat(y, weights))
+    repeated = fit_quietly(
+        LogisticRegression(**params),
+        np.repeat(X, weights, axis=0),
+        np.repeat(y, weights),
+    )
     assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-10)
     assert_allclose(weighted.intercept_, repeated.intercept_, rtol=1e-10)
 
@@ -464,7 +531,9 @@ def test_prediction_dtypes():
 def test_runaway_cost_raises_and_suggests_lower_rate():
     X, y = datasets.load_breast_cancer()
     model = LogisticRegression(optimizer="sgd", learning_rate=0.1, max_epochs=50)
-    with pytest.raises(FloatingPointError, match="rose from 0.693147 to .*smaller learning_rate"):
+    with pytest.raises(
+        FloatingPointError, match="rose from 0.693147 to .*smaller learning_rate"
+    ):
         model.fit(X, y)
 
 
@@ -505,18 +574,26 @@ def test_flat_cost_at_optimum_does_not_warn():
 def test_mixed_label_types_are_rejected():
     X = np.arange(6, dtype=float).reshape(-1, 1)
     y = np.array(["a", 1, "a", 1, "a", 1], dtype=object)
-    with pytest.raises(ValueError, match=r"y mixes labels of different types \(int, str\)"):
+    with pytest.raises(
+        ValueError, match=r"y mixes labels of different types \(int, str\)"
+    ):
         LogisticRegression().fit(X, y)
 
 
 def test_integer_zero_is_not_a_boolean_flag():
     X, y = blobs(n_samples=20)
-    with pytest.raises(ValueError, match="fit_intercept must be one of True, False; got 0"):
+    with pytest.raises(
+        ValueError, match="fit_intercept must be one of True, False; got 0"
+    ):
         LogisticRegression(fit_intercept=0).fit(X, y)
 
 
-@pytest.mark.parametrize("param", ["max_epochs", "batch_size", "n_threads", "n_iter_no_change"])
+@pytest.mark.parametrize(
+    "param", ["max_epochs", "batch_size", "n_threads", "n_iter_no_change"]
+)
 def test_huge_integer_parameters_name_the_range(param):
     X, y = blobs(n_samples=20)
-    with pytest.raises(ValueError, match=rf"{param} must be .*an int in \[1, \d+\]; got 10+"):
+    with pytest.raises(
+        ValueError, match=rf"{param} must be .*an int in \[1, \d+\]; got 10+"
+    ):
         LogisticRegression(**{param: 10**20}).fit(X, y)

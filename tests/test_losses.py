@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
+from conftest import TOLERANCES
 from numpy.testing import assert_allclose, assert_array_equal
 
-from conftest import TOLERANCES
 from fastml import losses
 
 
@@ -52,7 +52,9 @@ def test_bce_gradient_matches_finite_differences(rng):
     z = rng.standard_normal(8) * 2
     y = rng.uniform(size=8)
     _, grad = losses.binary_cross_entropy(z, y, reduction="sum", return_grad=True)
-    numeric = finite_difference(lambda v: losses.binary_cross_entropy(v, y, reduction="sum"), z)
+    numeric = finite_difference(
+        lambda v: losses.binary_cross_entropy(v, y, reduction="sum"), z
+    )
     assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
 
 
@@ -95,7 +97,9 @@ def test_bce_rejects_nan_logits():
 
 
 def test_bce_rejects_targets_outside_unit_interval():
-    with pytest.raises(ValueError, match=r"targets must lie in \[0, 1\]; got values from -1"):
+    with pytest.raises(
+        ValueError, match=r"targets must lie in \[0, 1\]; got values from -1"
+    ):
         losses.binary_cross_entropy([0.0, 0.0], [-1.0, 1.0])
 
 
@@ -128,7 +132,9 @@ def test_softmax_ce_indices_match_reference(dtype, rng):
 def test_softmax_ce_probability_rows_match_reference(dtype, rng):
     z = (rng.standard_normal((30, 4)) * 5).astype(dtype)
     p = rng.dirichlet(np.ones(4), size=30).astype(dtype)
-    log_softmax = z.astype(np.float64) - np.logaddexp.reduce(z.astype(np.float64), axis=1, keepdims=True)
+    log_softmax = z.astype(np.float64) - np.logaddexp.reduce(
+        z.astype(np.float64), axis=1, keepdims=True
+    )
     expected = -(p * log_softmax).sum(axis=1)
     result = losses.softmax_cross_entropy(z, p, reduction="none")
     assert_allclose(result, expected, **TOLERANCES[dtype])
@@ -148,7 +154,11 @@ def test_softmax_ce_one_hot_rows_equal_indices(rng):
 @pytest.mark.parametrize("kind", ["indices", "rows"])
 def test_softmax_ce_gradient_matches_finite_differences(rng, kind):
     z = rng.standard_normal((4, 3)) * 2
-    t = rng.integers(0, 3, 4) if kind == "indices" else rng.dirichlet(np.ones(3), size=4)
+    t = (
+        rng.integers(0, 3, 4)
+        if kind == "indices"
+        else rng.dirichlet(np.ones(3), size=4)
+    )
     _, grad = losses.softmax_cross_entropy(z, t, return_grad=True)
     numeric = finite_difference(lambda v: losses.softmax_cross_entropy(v, t), z)
     assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
@@ -156,7 +166,10 @@ def test_softmax_ce_gradient_matches_finite_differences(rng, kind):
 
 def test_softmax_ce_far_apart_logits():
     value, grad = losses.softmax_cross_entropy(
-        np.array([[-431.0, 279.0, 427.0]]), np.array([0]), reduction="sum", return_grad=True
+        np.array([[-431.0, 279.0, 427.0]]),
+        np.array([0]),
+        reduction="sum",
+        return_grad=True,
     )
     assert_allclose(value, 858.0, rtol=1e-15)
     assert_allclose(grad[0], [-1.0, 5.3e-65, 1.0], rtol=1e-2, atol=0)
@@ -165,7 +178,8 @@ def test_softmax_ce_far_apart_logits():
 
 def test_softmax_ce_huge_and_infinite_logits(dtype):
     z = np.array(
-        [[1e4, -1e4, 0.0], [np.inf, 0.0, 1.0], [np.inf, 0.0, 1.0], [-np.inf, 0.0, 0.0]], dtype=dtype
+        [[1e4, -1e4, 0.0], [np.inf, 0.0, 1.0], [np.inf, 0.0, 1.0], [-np.inf, 0.0, 0.0]],
+        dtype=dtype,
     )
     t = np.array([1, 0, 1, 0])
     value, grad = losses.softmax_cross_entropy(z, t, reduction="none", return_grad=True)
@@ -183,7 +197,9 @@ def test_softmax_ce_single_row_logits():
 
 
 def test_softmax_ce_rejects_index_out_of_range():
-    with pytest.raises(ValueError, match=r"class indices in \[0, 3\); got 3 at position 1"):
+    with pytest.raises(
+        ValueError, match=r"class indices in \[0, 3\); got 3 at position 1"
+    ):
         losses.softmax_cross_entropy(np.zeros((2, 3)), [0, 3])
 
 
@@ -212,7 +228,9 @@ def test_squared_error_matches_reference(dtype, rng):
 def test_squared_error_two_dimensional_mean_is_per_sample(rng):
     z = rng.standard_normal((5, 3))
     y = rng.standard_normal((5, 3))
-    assert_allclose(losses.squared_error(z, y), 0.5 * ((z - y) ** 2).sum(axis=1).mean(), rtol=1e-14)
+    assert_allclose(
+        losses.squared_error(z, y), 0.5 * ((z - y) ** 2).sum(axis=1).mean(), rtol=1e-14
+    )
 
 
 # Log loss from probabilities
@@ -261,7 +279,9 @@ def test_softmax_ce_tied_infinite_logits_match_log_softmax():
 
 
 def test_softmax_ce_rejects_target_rows_not_summing_to_one():
-    with pytest.raises(ValueError, match="each row of targets must sum to 1; row 0 sums to 1.4"):
+    with pytest.raises(
+        ValueError, match="each row of targets must sum to 1; row 0 sums to 1.4"
+    ):
         losses.softmax_cross_entropy(np.zeros((1, 2)), np.array([[0.7, 0.7]]))
 
 
@@ -274,8 +294,17 @@ def test_log_loss_rejects_rows_not_summing_to_one():
     "targets, probabilities, message",
     [
         ([], [], "probabilities is empty"),
-        ([0, 1], [0.5], r"targets and probabilities must have the same shape; got \(2,\) and \(1,\)"),
-        ([0, 1], [[0.5, 0.5]], r"one class index per row of probabilities \(1, 2\); got shape \(2,\)"),
+        (
+            [0, 1],
+            [0.5],
+            r"targets and probabilities must have the same shape; "
+            r"got \(2,\) and \(1,\)",
+        ),
+        (
+            [0, 1],
+            [[0.5, 0.5]],
+            r"one class index per row of probabilities \(1, 2\); got shape \(2,\)",
+        ),
     ],
 )
 def test_log_loss_errors_name_its_arguments(targets, probabilities, message):

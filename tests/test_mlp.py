@@ -9,10 +9,10 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fastml.datasets import load_digits
+from fastml.neural_network import MLPClassifier, MLPRegressor
 from fastml.optimizers import OPTIMIZER_NAMES
 
 OPTIMIZERS = [name for name in OPTIMIZER_NAMES if name != "lbfgs"]
-from fastml.neural_network import MLPClassifier, MLPRegressor
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,9 @@ def test_unfrozen_weight_decays_with_momentum():
 
     model, X, y = zero_input_regressor(freeze=None, optimizer=SGD(0.1, momentum=0.9))
     fit_quietly(model, X, y)
-    np.testing.assert_allclose(model.layers_["layers.0.weight"][0, 0], 0.958979, rtol=1e-6)
+    np.testing.assert_allclose(
+        model.layers_["layers.0.weight"][0, 0], 0.958979, rtol=1e-6
+    )
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)

@@ -6,7 +6,6 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.linear_model import LinearRegression, LogisticRegression
 
 import fastml
 from fastml import _tabular_cli
@@ -15,6 +14,7 @@ from fastml import _tabular_cli
 @pytest.fixture
 def run(monkeypatch, capsys):
     """Run the command line and return (exit code, stdout, stderr)."""
+
     def run_command(*argv):
         parser = argparse.ArgumentParser(prog="fastml")
         subparsers = parser.add_subparsers(required=True)
@@ -60,7 +60,10 @@ def test_diagnose_regression(run, regression_csv, tmp_path):
     )
 
     assert code == 0
-    assert "model: linear (standardized features, LinearRegression), regression of 'price'" in out
+    assert (
+        "model: linear (standardized features, LinearRegression), regression of 'price'"
+        in out
+    )
     assert "36 train, 12 validation, 12 test rows" in out
     assert "train size   training cost  validation cost" in out
     assert "Verdict: good fit" in out
@@ -80,7 +83,10 @@ def test_diagnose_classification_with_baseline(run, classification_csv):
     )
 
     assert code == 0
-    assert "model: logistic (standardized features, LogisticRegression), classification" in out
+    assert (
+        "model: logistic (standardized features, LogisticRegression), classification"
+        in out
+    )
     assert "log loss" in out
     assert "baseline           0.05" in out
     assert "Verdict:" in out
@@ -88,7 +94,13 @@ def test_diagnose_classification_with_baseline(run, classification_csv):
 
 def test_train_reports_validation_and_test(run, classification_csv):
     code, out, err = run(
-        "train", "--data", classification_csv, "--target", "answer", "--param", "alpha=0.001"
+        "train",
+        "--data",
+        classification_csv,
+        "--target",
+        "answer",
+        "--param",
+        "alpha=0.001",
     )
 
     assert code == 0
@@ -258,7 +270,13 @@ def test_invalid_param_is_reported(run, regression_csv):
 
 def test_param_rejected_by_fit_is_reported(run, classification_csv):
     code, out, err = run(
-        "train", "--data", classification_csv, "--target", "answer", "--param", "alpha=-1"
+        "train",
+        "--data",
+        classification_csv,
+        "--target",
+        "answer",
+        "--param",
+        "alpha=-1",
     )
     assert code == 2
     assert err.startswith("fastml train: error: fitting LogisticRegression failed:")
@@ -298,7 +316,9 @@ def test_folded_standardization_predicts_like_pipeline():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((200, 3)) * [1.0, 100.0, 0.01] + [5.0, -300.0, 2.0]
     y = (X[:, 0] - 5 + (X[:, 1] + 300) / 100 > 0).astype(int)
-    pipeline = make_pipeline(StandardScaler(), fastml.LogisticRegression(max_epochs=200))
+    pipeline = make_pipeline(
+        StandardScaler(), fastml.LogisticRegression(max_epochs=200)
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pipeline.fit(X, y)

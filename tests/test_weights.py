@@ -323,4 +323,6 @@ def test_linear_weights_load_into_torch_linear(tmp_path):
     layer = torch.nn.Sequential(torch.nn.Linear(5, 3, dtype=torch.float64))
     layer.load_state_dict(safetensors_torch.load_file(str(path)))
     logits = layer(torch.from_numpy(X)).detach().numpy()
-    np.testing.assert_allclose(logits, model.decision_function(X), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        logits, model.decision_function(X), rtol=1e-12, atol=1e-12
+    )

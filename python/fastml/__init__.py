@@ -1,4 +1,4 @@
-"""fastml: logistic, softmax and linear models and small dense networks trained by a C++ core."""
+"""fastml: linear models and small dense networks trained by a C++ core."""
 
 from importlib.metadata import PackageNotFoundError, version
 

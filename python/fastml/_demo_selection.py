@@ -33,7 +33,9 @@ def polynomial_model(degree, alpha):
     return make_pipeline(
         PolynomialFeatures(degree, include_bias=False),
         StandardScaler(),
-        LinearRegression(penalty="l2" if alpha > 0 else None, alpha=alpha, max_epochs=2000),
+        LinearRegression(
+            penalty="l2" if alpha > 0 else None, alpha=alpha, max_epochs=2000
+        ),
     )
 
 
@@ -65,16 +67,26 @@ def selection_report(quick=False):
 
         underfit = diagnose(
             polynomial_model(UNDERFIT["degree"], UNDERFIT["alpha"]),
-            X_train, y_train, X_val, y_val,
+            X_train,
+            y_train,
+            X_val,
+            y_val,
         )
         n = OVERFIT["n_train"]
         overfit = diagnose(
             polynomial_model(OVERFIT["degree"], OVERFIT["alpha"]),
-            X_train[:n], y_train[:n], X_val, y_val,
+            X_train[:n],
+            y_train[:n],
+            X_val,
+            y_val,
         )
 
     table = [
-        dict(settings[i], train_cost=float(row["train_cost"]), val_cost=float(row["val_cost"]))
+        dict(
+            settings[i],
+            train_cost=float(row["train_cost"]),
+            val_cost=float(row["val_cost"]),
+        )
         for i, row in enumerate(selection.table)
     ]
     return {

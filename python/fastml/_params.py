@@ -35,14 +35,18 @@ class Interval:
             value >= self.low if self.closed in ("both", "left") else value > self.low
         )
         high_ok = self.high is None or (
-            value <= self.high if self.closed in ("both", "right") else value < self.high
+            value <= self.high
+            if self.closed in ("both", "right")
+            else value < self.high
         )
         return low_ok and high_ok
 
     def __str__(self):
         name = "an int" if self.kind is numbers.Integral else "a float"
         left = "[" if self.closed in ("both", "left") and self.low is not None else "("
-        right = "]" if self.closed in ("both", "right") and self.high is not None else ")"
+        right = (
+            "]" if self.closed in ("both", "right") and self.high is not None else ")"
+        )
         low = "-inf" if self.low is None else self.low
         high = "inf" if self.high is None else self.high
         return f"{name} in {left}{low}, {high}{right}"
@@ -106,4 +110,6 @@ def validate_params(estimator):
         if any(spec.accepts(value) for spec in allowed):
             continue
         choices = " or ".join(str(spec) for spec in allowed)
-        raise InvalidParameterError(f"{name}: {param} must be {choices}; got {value!r}.")
+        raise InvalidParameterError(
+            f"{name}: {param} must be {choices}; got {value!r}."
+        )

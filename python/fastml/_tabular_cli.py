@@ -238,9 +238,9 @@ def fold_standardization(pipeline):
         layers = dict(model.layers_)
         weight = layers["layers.0.weight"]
         scaled = (weight * inverse_scale).astype(weight.dtype)
-        layers["layers.0.bias"] = layers["layers.0.bias"] - scaled @ scaler.mean_.astype(
-            weight.dtype
-        )
+        layers["layers.0.bias"] = layers[
+            "layers.0.bias"
+        ] - scaled @ scaler.mean_.astype(weight.dtype)
         layers["layers.0.weight"] = scaled
         model.layers_ = layers
         model.__dict__.pop("_trainer", None)

@@ -88,7 +88,8 @@ def run_trainer(
     largest_squarable = np.sqrt(np.finfo(fit_arguments["X"].dtype).max)
     if not result["gradient_norm"] < largest_squarable:
         warnings.warn(
-            f"{name}: the gradient norm reached {result['gradient_norm']:.3g}, too large "
+            f"{name}: the gradient norm reached {result['gradient_norm']:.3g}, "
+            "too large "
             f"to square in {fit_arguments['X'].dtype}, so optimizers that keep squared "
             "gradients (Adam, RMSprop, AdaGrad) stop moving those parameters. "
             "Standardize the features.",

@@ -40,9 +40,13 @@ def check_sample_weight(sample_weight, X):
     """
     if sample_weight is None:
         return None
-    weights = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+    weights = _check_sample_weight(
+        sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+    )
     if not np.all(np.isfinite(weights)):
-        raise ValueError("sample_weight contains NaN or infinity; weights must be finite.")
+        raise ValueError(
+            "sample_weight contains NaN or infinity; weights must be finite."
+        )
     if not weights.sum() > 0:
         raise ValueError(
             "sample_weight sums to 0; at least one sample needs a positive weight."

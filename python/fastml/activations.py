@@ -32,7 +32,9 @@ def _along_last_axis(kernel, x, axis):
     if array.ndim == 0:
         raise ValueError("x must have at least one dimension; got a scalar.")
     if not -array.ndim <= axis < array.ndim:
-        raise ValueError(f"axis {axis} is out of bounds for x with {array.ndim} dimensions.")
+        raise ValueError(
+            f"axis {axis} is out of bounds for x with {array.ndim} dimensions."
+        )
     moved = np.ascontiguousarray(np.moveaxis(array, axis, -1))
     return np.moveaxis(kernel(moved), -1, axis)
 

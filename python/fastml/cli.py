@@ -42,6 +42,9 @@ def build_parser():
 
 
 def main(argv=None):
-    """Parse ``argv`` (default: sys.argv[1:]), run the subcommand, return its exit code."""
+    """Parse ``argv`` (default sys.argv[1:]) and run the subcommand.
+
+    Returns the subcommand's exit code.
+    """
     args = build_parser().parse_args(argv)
     return args.handler(args)

@@ -117,7 +117,8 @@ def format_table(rows, columns=COLUMNS):
     cells = [[fmt.format(row[key]) for key, _, fmt in columns] for row in rows]
     headers = [title for _, title, _ in columns]
     widths = [
-        max(len(headers[i]), *(len(line[i]) for line in cells)) for i in range(len(headers))
+        max(len(headers[i]), *(len(line[i]) for line in cells))
+        for i in range(len(headers))
     ]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths))]
     lines.append("  ".join("-" * w for w in widths))
@@ -175,7 +176,10 @@ def _format_optimizers(report):
 def _format_selection(selection):
     best = {}
     for row in selection["grid"]:
-        if row["degree"] not in best or row["val_cost"] < best[row["degree"]]["val_cost"]:
+        if (
+            row["degree"] not in best
+            or row["val_cost"] < best[row["degree"]]["val_cost"]
+        ):
             best[row["degree"]] = row
     lines = [
         "Polynomial degree and alpha chosen on the validation set (diabetes, "
@@ -226,8 +230,10 @@ def _format_networks(report):
 def format_report(report):
     """Render the demo report as text."""
     sections = [
-        ["Logistic and softmax regression (60/20/20 split, seed 0)",
-         format_table(report["linear_models"])],
+        [
+            "Logistic and softmax regression (60/20/20 split, seed 0)",
+            format_table(report["linear_models"]),
+        ],
         _format_optimizers(report),
         _format_selection(report["model_selection"]),
         _format_networks(report),

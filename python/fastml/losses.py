@@ -34,7 +34,8 @@ def _check_rows_sum_to_one(rows, name):
     bad = np.flatnonzero(np.abs(sums - 1) > tolerance)
     if bad.size:
         raise ValueError(
-            f"each row of {name} must sum to 1; row {bad[0]} sums to {sums[bad[0]]:.6g}."
+            f"each row of {name} must sum to 1; "
+            f"row {bad[0]} sums to {sums[bad[0]]:.6g}."
         )
 
 
@@ -54,7 +55,8 @@ def _check_targets_in_unit_interval(targets, name):
     check_finite(targets, name)
     if targets.size and (targets.min() < 0 or targets.max() > 1):
         raise ValueError(
-            f"{name} must lie in [0, 1]; got values from {targets.min()} to {targets.max()}."
+            f"{name} must lie in [0, 1]; "
+            f"got values from {targets.min()} to {targets.max()}."
         )
 
 
@@ -71,7 +73,9 @@ def binary_cross_entropy(logits, targets, reduction="mean", return_grad=False):
     check_no_nan(z, "logits")
     _check_targets_in_unit_interval(y, "targets")
     if z.shape != y.shape:
-        raise ValueError(f"logits and targets must have the same shape; got {z.shape} and {y.shape}.")
+        raise ValueError(
+            f"logits and targets must have the same shape; got {z.shape} and {y.shape}."
+        )
     if z.size == 0:
         raise ValueError("logits is empty; at least one sample is required.")
     losses, grad = _core.binary_cross_entropy(z, y)
@@ -98,14 +102,20 @@ def softmax_cross_entropy(logits, targets, reduction="mean", return_grad=False):
             )
         z = z[np.newaxis, :]
         # One sample's class index may come as a scalar or a 1-element array.
-        targets = targets.reshape(1) if targets.shape == (1,) else targets[np.newaxis, ...]
+        targets = (
+            targets.reshape(1) if targets.shape == (1,) else targets[np.newaxis, ...]
+        )
         squeeze = True
     else:
         squeeze = False
     if z.ndim != 2:
-        raise ValueError(f"logits must be 2-D (n_samples, n_classes); got shape {z.shape}.")
+        raise ValueError(
+            f"logits must be 2-D (n_samples, n_classes); got shape {z.shape}."
+        )
     if z.shape[0] == 0 or z.shape[1] == 0:
-        raise ValueError(f"logits must hold at least one sample and one class; got shape {z.shape}.")
+        raise ValueError(
+            f"logits must hold at least one sample and one class; got shape {z.shape}."
+        )
     check_no_nan(z, "logits")
     y = np.asarray(targets)
     if y.shape == z.shape:
@@ -117,7 +127,9 @@ def softmax_cross_entropy(logits, targets, reduction="mean", return_grad=False):
         if y.dtype.kind not in "iu" and not (
             y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y))
         ):
-            raise ValueError(f"class-index targets must be integers; got dtype {y.dtype}.")
+            raise ValueError(
+                f"class-index targets must be integers; got dtype {y.dtype}."
+            )
         indices = np.ascontiguousarray(y, dtype=np.int64)
         bad = (indices < 0) | (indices >= z.shape[1])
         if bad.any():
@@ -151,7 +163,8 @@ def squared_error(predictions, targets, reduction="mean", return_grad=False):
     check_finite(y, "targets")
     if z.shape != y.shape:
         raise ValueError(
-            f"predictions and targets must have the same shape; got {z.shape} and {y.shape}."
+            "predictions and targets must have the same shape; "
+            f"got {z.shape} and {y.shape}."
         )
     if z.size == 0:
         raise ValueError("predictions is empty; at least one sample is required.")
@@ -169,9 +182,10 @@ def log_loss(targets, probabilities, reduction="mean"):
     (n_samples,), with 0/1 (or [0, 1]) targets, or probability rows of shape
     (n_samples, n_classes) with class-index targets. Probabilities are turned
     into logits (log(p) - log(1 - p), or log(p) for rows, which must sum
-    to 1) and passed to the losses above, so a confident correct prediction (p exactly 0 or 1 on the
-    right side) costs 0 and a confident wrong one costs +inf; probabilities
-    are not clipped to a small epsilon. Integer arrays are accepted.
+    to 1) and passed to the losses above. A confident correct prediction
+    (p exactly 0 or 1 on the right side) costs 0 and a confident wrong one
+    costs +inf, because probabilities are not clipped to a small epsilon.
+    Integer arrays are accepted.
     """
     p = as_float_array(probabilities, "probabilities", dtype=np.float64)
     t = np.asarray(targets)

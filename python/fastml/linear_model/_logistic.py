@@ -286,7 +286,7 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
         return logits[:, 0] if logits.shape[1] == 1 else logits
 
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order.
+        """Class probabilities, shape (n_samples, n_classes), in ``classes_`` order.
 
         Probabilities are float64 for every input dtype: float32 rounds
         1 - 1e-8 to 1, which would make them disagree with
