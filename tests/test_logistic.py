@@ -544,7 +544,7 @@ def test_runaway_cost_raises_and_suggests_lower_rate():
         ([0.69, 0.69, 0.69], 1.0, True),  # never fell below the start
         ([0.69, 0.69, 0.69], 0.0, False),  # flat at an optimum
         ([0.69, 0.5, 0.4], 1.0, False),  # progress
-        ([0.69], 1.0, False),  # one epoch says nothing
+        ([0.69], 1.0, False),  # one epoch shows no trend
     ],
 )
 def test_no_progress_rule(costs, gradient_norm, expected):

@@ -1,11 +1,12 @@
 """Model selection and bias-variance diagnosis on the diabetes data, for the demo.
 
-The data are split once into training, validation and test parts. A
-polynomial of body mass index and the serum measurement s5 (the two
-strongest single predictors of disease progression in this data) is fitted
-by ``fastml.LinearRegression`` with an L2 penalty; the degree (1 to 10) and
-alpha are chosen on the validation cost, and the test cost of the chosen
-model is computed once. Two deliberately bad models are then diagnosed.
+The data are split once into training, validation and test parts. The
+model is a polynomial of body mass index and the serum measurement s5, the
+two features most correlated with disease progression in this data (|r| of
+0.59 and 0.57), fitted by ``fastml.LinearRegression`` with an L2 penalty.
+The degree (1 to 10) and alpha are chosen on the validation cost, and the
+test cost of the chosen model is computed once. Two deliberately bad models
+are then diagnosed.
 """
 
 import warnings

@@ -35,7 +35,7 @@ class ProgressBar:
 
 
 def _made_no_progress(result, estimator):
-    """Whether the cost ended above its start or never fell below it.
+    """Return whether the cost ended above its start or never fell below it.
 
     A cost that stays flat at a point where the gradient vanishes is an
     optimum, not a failure, so the gradient norm must exceed ``tol`` too.

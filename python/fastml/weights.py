@@ -208,12 +208,12 @@ def load_model(path):
 
 
 def _is_linear(model):
-    """Whether the model is a linear model (coef_ and intercept_, no layers_)."""
+    """Return whether the model is a linear model (coef_ and intercept_)."""
     return type(model).__name__ in ("LogisticRegression", "LinearRegression")
 
 
 def _model_layers(model):
-    """The model's parameters as ``layers.{i}.weight`` / ``layers.{i}.bias`` arrays."""
+    """Return the model's parameters as ``layers.{i}.weight`` and ``.bias`` arrays."""
     if not _is_linear(model):
         return model.layers_
     coef = np.asarray(model.coef_)

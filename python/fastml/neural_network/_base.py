@@ -163,13 +163,13 @@ class MLPBase(BaseEstimator):
         return float(self.alpha), float(l1_ratio)
 
     def _optimizer_settings(self):
-        """The C++ optimizer config dict of ``optimizer``, without the learning rate."""
+        """Return the C++ optimizer config of ``optimizer``, without the rate."""
         settings = dict(resolve_optimizer(self.optimizer, self.learning_rate))
         settings.pop("learning_rate", None)
         return settings
 
     def _base_learning_rate(self):
-        """The optimizer object's own rate, else the estimator's learning_rate."""
+        """Return the optimizer object's own rate, else ``learning_rate``."""
         settings = resolve_optimizer(self.optimizer, self.learning_rate)
         return float(settings.get("learning_rate", self.learning_rate))
 
