@@ -729,7 +729,7 @@ void bind_networks(py::module_& m, const char* trainer_name) {
             [](Trainer& t, CArray<T> X, py::object targets, py::object sample_weight,
                py::object X_val, py::object targets_val, Index batch_size, int max_epochs,
                double tol, int n_iter_no_change, double learning_rate, int n_threads,
-               bool early_stopping, py::object callback) {
+               bool early_stopping, py::object callback, py::object schedule) {
                 auto data = network_rows(t.network(), X, targets, sample_weight, "X");
                 NetworkRowsHolder<T> validation;
                 const bool has_validation = !X_val.is_none();
@@ -745,6 +745,10 @@ void bind_networks(py::module_& m, const char* trainer_name) {
                 options.learning_rate = learning_rate;
                 options.n_threads = n_threads;
                 options.early_stopping = early_stopping;
+                if (!schedule.is_none()) {
+                    options.schedule = make_schedule_config(schedule.cast<py::dict>());
+                    fastml::check_schedule(options.schedule, learning_rate);
+                }
 
                 // Every epoch briefly takes the GIL to let Ctrl-C interrupt
                 // training and to report progress to the optional callback.
@@ -778,6 +782,7 @@ void bind_networks(py::module_& m, const char* trainer_name) {
             py::arg("X_val"), py::arg("targets_val"), py::arg("batch_size"), py::arg("max_epochs"),
             py::arg("tol"), py::arg("n_iter_no_change"), py::arg("learning_rate"),
             py::arg("n_threads"), py::arg("early_stopping"), py::arg("callback") = py::none(),
+            py::arg("schedule") = py::none(),
             "Train for up to max_epochs epochs and return a dict with n_epochs, converged, "
             "diverged, "
             "interrupted, best_epoch, gradient_norm, train_loss, train_cost and validation_loss.");

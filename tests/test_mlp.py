@@ -422,3 +422,83 @@ def test_sklearn_compatible(estimator, check):
     # The checks fit on small random data with a fixed epoch budget; stopping
     # at max_epochs there is expected and not what they test.
     check(estimator)
+
+
+def small_classification(n_samples=120, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_samples, 4))
+    y = (X[:, 0] - X[:, 1] > 0).astype(int)
+    return X, y
+
+
+def test_runaway_cost_raises_and_keeps_model():
+    X, y = small_classification()
+    model = fit_quietly(MLPClassifier(hidden_layer_sizes=(6,), max_epochs=5), X, y)
+    before = {name: array.copy() for name, array in model.layers_.items()}
+    model.set_params(optimizer="sgd", learning_rate=1e6, max_epochs=30)
+    with pytest.raises(FloatingPointError, match="smaller learning_rate"):
+        model.fit(X * 100, y)
+    for name, array in before.items():
+        np.testing.assert_array_equal(model.layers_[name], array)
+
+
+@pytest.mark.parametrize("weight", [-1.0, np.nan, np.inf, "heavy"])
+def test_bad_class_weight_is_rejected(weight):
+    X, y = small_classification()
+    with pytest.raises(ValueError, match=r"class_weight\[0\] is .*finite numbers >= 0"):
+        MLPClassifier(class_weight={0: weight, 1: 1.0}, max_epochs=2).fit(X, y)
+
+
+def test_class_weight_with_unknown_label():
+    X, y = small_classification()
+    with pytest.raises(ValueError, match=r"class_weight has labels \[7\]"):
+        MLPClassifier(class_weight={0: 1.0, 7: 2.0}, max_epochs=2).fit(X, y)
+
+
+def test_early_stopping_on_too_few_rows_names_the_option():
+    X, y = small_classification(n_samples=20)
+    y = np.arange(20) % 3
+    with pytest.raises(ValueError, match="early_stopping cannot hold out"):
+        MLPClassifier(early_stopping=True, max_epochs=2).fit(X, y)
+
+
+def test_partial_fit_needs_classes_first():
+    X, y = small_classification()
+    model = MLPClassifier(hidden_layer_sizes=(3,))
+    with pytest.raises(ValueError, match="classes must be given on the first call"):
+        model.partial_fit(X, y)
+    model.partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match=r"classes=\[0, 1, 2\] differs"):
+        model.partial_fit(X, y, classes=[0, 1, 2])
+
+
+def test_schedule_continues_across_partial_fit():
+    from fastml.optimizers import ExponentialDecay
+
+    X, y = small_classification()
+    params = dict(
+        hidden_layer_sizes=(5,),
+        optimizer="sgd",
+        learning_rate=0.5,
+        schedule=ExponentialDecay(gamma=0.5),
+        batch_size=None,
+        random_state=3,
+    )
+    whole = fit_quietly(MLPClassifier(max_epochs=3, tol=0.0, **params), X, y)
+    parts = MLPClassifier(**params)
+    for _ in range(3):
+        parts.partial_fit(X, y, classes=[0, 1])
+    for name, array in whole.layers_.items():
+        np.testing.assert_array_equal(parts.layers_[name], array)
+    constant = fit_quietly(
+        MLPClassifier(max_epochs=3, tol=0.0, **dict(params, schedule=None)), X, y
+    )
+    assert not np.array_equal(
+        constant.layers_["layers.0.weight"], whole.layers_["layers.0.weight"]
+    )
+
+
+def test_bad_schedule_names_the_estimator():
+    X, y = small_classification()
+    with pytest.raises(ValueError, match="MLPClassifier: .*schedule"):
+        MLPClassifier(schedule="zigzag", max_epochs=2).fit(X, y)

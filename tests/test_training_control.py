@@ -321,3 +321,22 @@ def test_pickled_classifier_keeps_predictions_and_resumes():
     restored.partial_fit(X, y)
     assert restored.n_iter_ == 2
     assert len(restored.history_["train_loss"]) == 2
+
+
+@pytest.mark.parametrize("weight", [-1.0, np.nan, np.inf])
+def test_logistic_rejects_bad_class_weight(weight):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3))
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.raises(ValueError, match=r"class_weight\[0\] is .*finite numbers >= 0"):
+        LogisticRegression(class_weight={0: weight, 1: 5}).fit(X, y)
+
+
+def test_logistic_early_stopping_on_too_few_rows():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 3))
+    y = np.arange(20) % 3
+    with pytest.raises(
+        ValueError, match="early_stopping cannot hold out validation_fraction=0.1 of 20"
+    ):
+        LogisticRegression(early_stopping=True, optimizer="sgd").fit(X, y)

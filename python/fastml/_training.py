@@ -47,6 +47,19 @@ def _made_no_progress(result, estimator):
     return stalled and result["gradient_norm"] > max(float(estimator.tol), 1e-8)
 
 
+def _remedy(estimator, fit_arguments):
+    """Advice for a cost that ran away or made no progress."""
+    if getattr(estimator, "optimizer", None) == "lbfgs":
+        return (
+            "L-BFGS needs no learning rate: standardize the features and check "
+            "sample_weight and class_weight for extreme values."
+        )
+    return (
+        f"Use a smaller learning_rate (now {fit_arguments['learning_rate']!r}) or "
+        "standardize the features."
+    )
+
+
 def run_trainer(
     trainer, estimator, fit_arguments, *, max_epochs, verbose, warn=True, stacklevel=4
 ):
@@ -57,8 +70,9 @@ def run_trainer(
     gradient is too large to square in the input dtype, when the cost ended
     above its start or never fell below it, when ``max_epochs`` ran out
     before a stopping rule was met, or when L-BFGS could not decrease the
-    cost any further. ``stacklevel`` is passed to ``warnings.warn`` and should point
-    at the caller's call to ``fit``. Returns the trainer's result dict.
+    cost any further. ``stacklevel`` is passed to ``warnings.warn`` and
+    should point at the caller's call to ``fit``. Returns the trainer's
+    result dict.
     """
     name = type(estimator).__name__
     progress = ProgressBar(max_epochs, name, enabled=bool(verbose))
@@ -67,8 +81,14 @@ def run_trainer(
     finally:
         progress.close()
 
-    if result["diverged"]:
-        costs = result["train_cost"]
+    costs = result["train_cost"]
+    ran_away = (
+        len(costs) > 1
+        and math.isfinite(costs[-1])
+        and costs[-1] > 2 * costs[0]
+        and result.get("best_epoch", -1) < 0
+    )
+    if result["diverged"] or ran_away:
         if not math.isfinite(costs[-1]):
             what = f"training cost became {costs[-1]} at epoch {len(costs)}"
         elif costs[-1] > costs[0]:
@@ -79,9 +99,8 @@ def run_trainer(
         else:
             what = f"parameters overflowed to infinity or NaN at epoch {len(costs)}"
         raise FloatingPointError(
-            f"{name}: the {what}, so training stopped and the model "
-            f"was left as before fit. Use a smaller learning_rate (now "
-            f"{fit_arguments['learning_rate']!r}) or standardize the features."
+            f"{name}: the {what}, so training stopped and the model was left as "
+            f"before fit. {_remedy(estimator, fit_arguments)}"
         )
     if not warn or result["interrupted"]:
         return result
@@ -90,9 +109,8 @@ def run_trainer(
         warnings.warn(
             f"{name}: the gradient norm reached {result['gradient_norm']:.3g}, "
             "too large "
-            f"to square in {fit_arguments['X'].dtype}, so optimizers that keep squared "
-            "gradients (Adam, RMSprop, AdaGrad) stop moving those parameters. "
-            "Standardize the features.",
+            f"to square in {fit_arguments['X'].dtype}; updates overflow and "
+            "parameters stop moving. Standardize the features.",
             ConvergenceWarning,
             stacklevel=stacklevel,
         )
@@ -102,8 +120,8 @@ def run_trainer(
         warnings.warn(
             f"{name} made no progress: the training cost went from {costs[0]:.6g} "
             f"at the start to {costs[-1]:.6g} (best {min(costs):.6g}) and the "
-            f"gradient norm is {result['gradient_norm']:.3g}. Lower learning_rate "
-            f"(now {fit_arguments['learning_rate']!r}) and standardize the features.",
+            f"gradient norm is {result['gradient_norm']:.3g}. "
+            f"{_remedy(estimator, fit_arguments)}",
             ConvergenceWarning,
             stacklevel=stacklevel,
         )

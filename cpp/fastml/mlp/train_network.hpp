@@ -25,6 +25,7 @@
 
 #include "../optimizers/optimizer.hpp"
 #include "../penalty.hpp"
+#include "../schedules.hpp"
 #include "../train_linear.hpp"
 #include "network.hpp"
 
@@ -35,7 +36,8 @@ struct NetworkTrainOptions {
     int max_epochs = 200;
     double tol = 1e-4;
     int n_iter_no_change = 10;
-    double learning_rate = 1e-3;
+    double learning_rate = 1e-3;  // base rate; the schedule scales it per epoch
+    ScheduleConfig schedule;      // constant by default
     int n_threads = 0;            // 0: OpenMP's default
     bool early_stopping = false;  // stop on the validation loss; needs validation rows
 };
@@ -234,20 +236,24 @@ private:
     double run_epoch(const NetworkRows<T>& data, Index batch, double mean_weight,
                      const NetworkTrainOptions& options, NetworkTrainResult& result) {
         const Index n = data.n_rows;
+        // Epochs count across calls, so partial_fit continues the schedule.
+        const double rate = scheduled_learning_rate(options.schedule, options.learning_rate,
+                                                    int(epochs_done_));
+        ++epochs_done_;
         if (batch < n) shuffle();
         double weighted_loss = 0;
         for (Index begin = 0; begin < n; begin += batch) {
             const Index size = std::min(batch, n - begin);
             const NetworkRows<T> rows = batch < n ? gather(data, begin, size) : data;
-            weighted_loss += step(rows, size * mean_weight, options, result);
+            weighted_loss += step(rows, size * mean_weight, rate, options, result);
         }
         return weighted_loss / (double(n) * mean_weight);
     }
 
     // One optimizer step on a batch whose weights sum to about
     // `weight_total`; returns the batch's weighted loss sum.
-    double step(const NetworkRows<T>& rows, double weight_total, const NetworkTrainOptions& options,
-                NetworkTrainResult& result) {
+    double step(const NetworkRows<T>& rows, double weight_total, double rate,
+                const NetworkTrainOptions& options, NetworkTrainResult& result) {
         const double loss_sum = network_.loss_and_gradient(
             params_.data(), rows, 1.0 / weight_total, grad_.data(), trainable_, options.n_threads);
         double squared_norm = 0;
@@ -266,7 +272,7 @@ private:
             }
             squared_norm += grad_.segment(begin, size).template cast<double>().square().sum();
             optimizer_->update(segment, begin, begin + size, params_.data(), grad_.data(),
-                               options.learning_rate);
+                               rate);
             if (penalized && penalty_.l1_strength() > 0) {
                 penalty_.project_to_orthant(weights_before_step_.data(), grad_.data() + begin,
                                             weights, size);
@@ -284,6 +290,7 @@ private:
     ArrayX<T> grad_;
     ArrayX<T> weights_before_step_;  // one segment's weights, for the L1 orthant projection
     ArrayX<T> best_params_;
+    std::int64_t epochs_done_ = 0;  // over all calls to fit, for the schedule
     std::vector<bool> trainable_;
     std::vector<Index> permutation_;
     std::vector<T> batch_X_, batch_targets_, batch_weights_;

@@ -1,8 +1,34 @@
 """Validation splits and class weights for training the linear models."""
 
+import math
+import numbers
+
 import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_class_weight
+
+
+def hold_out_rows(n_samples, validation_fraction, seed, stratify):
+    """Return sorted (train, validation) row indices for early stopping.
+
+    ``stratify`` is None or the labels whose proportions both parts keep.
+    Raises a ValueError that names early_stopping and validation_fraction
+    when the rows are too few to hold a validation set out.
+    """
+    try:
+        train, validation = train_test_split(
+            np.arange(n_samples),
+            test_size=validation_fraction,
+            random_state=seed,
+            stratify=stratify,
+        )
+    except ValueError as error:
+        raise ValueError(
+            f"early_stopping cannot hold out validation_fraction="
+            f"{validation_fraction} of {n_samples} samples: {error}. Pass X_val and "
+            "y_val, raise validation_fraction, or set early_stopping=False."
+        ) from None
+    return np.sort(train), np.sort(validation)
 
 
 def split_validation(X, targets, sample_weight, validation_fraction, seed, *, stratify):
@@ -13,15 +39,9 @@ def split_validation(X, targets, sample_weight, validation_fraction, seed, *, st
     keep their proportions in both parts; scikit-learn's ValueError explains
     a class with too few samples for that.
     """
-    indices = np.arange(X.shape[0])
-    train, validation = train_test_split(
-        indices,
-        test_size=validation_fraction,
-        random_state=seed,
-        stratify=targets if stratify else None,
+    train, validation = hold_out_rows(
+        X.shape[0], validation_fraction, seed, targets if stratify else None
     )
-    train.sort()
-    validation.sort()
 
     def take(rows):
         weights = (
@@ -55,5 +75,12 @@ def class_sample_weights(class_weight, classes, indices):
                 f"class_weight has labels {unknown!r} that are not classes of y; "
                 f"the classes are {classes.tolist()!r}."
             )
+        for label, weight in class_weight.items():
+            valid = isinstance(weight, numbers.Real) and not isinstance(weight, bool)
+            if not (valid and math.isfinite(weight) and weight >= 0):
+                raise ValueError(
+                    f"class_weight[{label!r}] is {weight!r}; class weights must be "
+                    "finite numbers >= 0."
+                )
     per_class = compute_class_weight(class_weight, classes=classes, y=classes[indices])
     return per_class[indices]

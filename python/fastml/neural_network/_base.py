@@ -5,16 +5,27 @@ import re
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .. import _core
-from .._params import InstanceOf, Interval, Options, validate_params
+from .._params import (
+    InstanceOf,
+    Interval,
+    InvalidParameterError,
+    Options,
+    validate_params,
+)
 from .._training import run_trainer
 from .._validation import check_X
 from ..linear_model._base import TRAINING_CONSTRAINTS, RestoreOnFailure
-from ..optimizers import OPTIMIZER_NAMES, _UpdateRule, resolve_optimizer
+from ..linear_model._control import hold_out_rows
+from ..optimizers import (
+    OPTIMIZER_NAMES,
+    _UpdateRule,
+    resolve_optimizer,
+    resolve_schedule,
+)
 
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "linear")
 
@@ -122,6 +133,8 @@ class MLPBase(BaseEstimator):
             InstanceOf(tuple, list, description="a tuple of ints >= 1"),
         ],
         "activation": [Options(*ACTIVATIONS)],
+        # Checked by fastml.optimizers.resolve_schedule in _validate_params.
+        "schedule": [Options(None), InstanceOf(object)],
         "optimizer": [
             Options(*(name for name in OPTIMIZER_NAMES if name != "lbfgs")),
             InstanceOf(_UpdateRule, description="an object from fastml.optimizers"),
@@ -141,6 +154,11 @@ class MLPBase(BaseEstimator):
 
     def _validate_params(self):
         validate_params(self)
+        try:
+            resolve_optimizer(self.optimizer, self.learning_rate)
+            resolve_schedule(self.schedule, self.max_epochs)
+        except (TypeError, ValueError) as error:
+            raise InvalidParameterError(f"{type(self).__name__}: {error}") from None
         sizes = self.hidden_layer_sizes
         sizes = (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
         for size in sizes:
@@ -218,20 +236,15 @@ class MLPBase(BaseEstimator):
             learning_rate=self._base_learning_rate(),
             n_threads=0 if self.n_threads is None else int(self.n_threads),
             early_stopping=early_stopping,
+            schedule=resolve_schedule(self.schedule, self.max_epochs),
         )
 
     def _split_validation(self, X, y, targets, sample_weight, seed):
         """Hold out ``validation_fraction`` of the rows for early stopping."""
         stratify = y if self._stratify_validation(y) else None
-        indices = np.arange(X.shape[0])
-        train, held_out = train_test_split(
-            indices,
-            test_size=self.validation_fraction,
-            random_state=seed,
-            stratify=stratify,
+        train, held_out = hold_out_rows(
+            X.shape[0], self.validation_fraction, seed, stratify
         )
-        train = np.sort(train)
-        held_out = np.sort(held_out)
         weights = (
             None
             if sample_weight is None

@@ -5,12 +5,12 @@ import warnings
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.exceptions import DataConversionWarning
-from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import type_of_target
 
 from .. import _core
 from .._params import InstanceOf, Options
 from .._validation import check_sample_weight, check_X, check_X_y, encode_classes
+from ..linear_model._control import class_sample_weights
 from ._base import MLPBase, RestoreNetworkOnFailure
 
 
@@ -47,8 +47,14 @@ class MLPClassifier(ClassifierMixin, MLPBase):
     alpha : float >= 0, default=1e-4
     l1_ratio : float in [0, 1], default=0.15
         Share of the L1 part for ``penalty="elasticnet"``.
-    optimizer : {"adam", "sgd"}, default="adam"
+    optimizer : str or update rule object, default="adam"
+        "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"
+        or an object from ``fastml.optimizers``; L-BFGS is for linear models.
     learning_rate : float > 0, default=1e-3
+    schedule : str, schedule object or None, default=None
+        Learning-rate schedule from ``fastml.optimizers`` ("step",
+        "exponential", "inverse_time", "cosine" or an object), applied per
+        epoch to the base rate; None keeps the rate constant.
     batch_size : int >= 1 or None, default=200
         Rows per step, drawn from a new seeded permutation every epoch;
         values above n_samples use every row. None: full-batch.
@@ -112,6 +118,7 @@ class MLPClassifier(ClassifierMixin, MLPBase):
         l1_ratio=0.15,
         optimizer="adam",
         learning_rate=1e-3,
+        schedule=None,
         batch_size=200,
         max_epochs=200,
         tol=1e-4,
@@ -132,6 +139,7 @@ class MLPClassifier(ClassifierMixin, MLPBase):
         self.l1_ratio = l1_ratio
         self.optimizer = optimizer
         self.learning_rate = learning_rate
+        self.schedule = schedule
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.tol = tol
@@ -168,9 +176,10 @@ class MLPClassifier(ClassifierMixin, MLPBase):
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Run one epoch over (X, y), continuing from the current weights.
 
-        The first call fixes the architecture and the classes: ``classes``
-        lists every label that later calls may contain (by default the labels
-        of the first call's ``y``). The optimizer state carries over between
+        The first call fixes the architecture and the classes: for 1-D y,
+        ``classes`` must list every label that any call may contain (a
+        multi-label indicator y gives its columns). Later calls may repeat
+        the same ``classes``. The optimizer state carries over between
         calls, and ``freeze`` is read at every call. Early stopping does not
         apply: each call runs exactly one epoch.
         """
@@ -179,12 +188,25 @@ class MLPClassifier(ClassifierMixin, MLPBase):
             first_call = not hasattr(self, "layers_")
             X, y = check_X_y(self, X, y, reset=first_call, multi_output=True)
             sample_weight = check_sample_weight(sample_weight, X)
+            name = type(self).__name__
             if first_call:
-                labels = (
-                    y if classes is None or np.ndim(y) == 2 else np.asarray(classes)
-                )
+                if classes is None and np.ndim(y) == 1:
+                    raise ValueError(
+                        f"{name}: classes must be given on the first call to "
+                        "partial_fit, listing every label the model will see."
+                    )
+                labels = y if classes is None else np.asarray(classes)
+                if np.ndim(y) == 2:
+                    labels = y
                 _, n_outputs = self._encode_fit_targets(labels, X.dtype, warm=False)
                 self._start_network(X.dtype, (X.shape[1], *hidden, n_outputs))
+            elif classes is not None and not self.multilabel_:
+                if not np.array_equal(np.unique(classes), self.classes_):
+                    raise ValueError(
+                        f"{name}: classes={np.unique(classes).tolist()!r} differs "
+                        "from the classes of the first partial_fit call, "
+                        f"{self.classes_.tolist()!r}."
+                    )
             targets = self._encode_targets(y, X.dtype, "y")
             sample_weight = self._apply_class_weight(y, sample_weight, X.dtype)
             self._partial_train(X, targets, sample_weight, X.dtype)
@@ -266,7 +288,9 @@ class MLPClassifier(ClassifierMixin, MLPBase):
                 f"{type(self).__name__}: class_weight applies to 1-D y only; got a "
                 "multi-label indicator matrix. Pass sample_weight instead."
             )
-        weights = compute_sample_weight(self.class_weight, np.ravel(y)).astype(dtype)
+        indices = np.searchsorted(self.classes_, np.ravel(y))
+        per_sample = class_sample_weights(self.class_weight, self.classes_, indices)
+        weights = per_sample.astype(dtype)
         if sample_weight is not None:
             weights *= sample_weight
         return np.ascontiguousarray(weights)

@@ -18,7 +18,7 @@ class MLPRegressor(RegressorMixin, MLPBase):
     Parameters
     ----------
     hidden_layer_sizes, activation, penalty, alpha, l1_ratio, optimizer,
-    learning_rate, batch_size, max_epochs, tol, n_iter_no_change,
+    learning_rate, schedule, batch_size, max_epochs, tol, n_iter_no_change,
     early_stopping, validation_fraction, freeze, warm_start, random_state,
     n_threads, verbose
         As in :class:`MLPClassifier`.
@@ -45,6 +45,7 @@ class MLPRegressor(RegressorMixin, MLPBase):
         l1_ratio=0.15,
         optimizer="adam",
         learning_rate=1e-3,
+        schedule=None,
         batch_size=200,
         max_epochs=200,
         tol=1e-4,
@@ -64,6 +65,7 @@ class MLPRegressor(RegressorMixin, MLPBase):
         self.l1_ratio = l1_ratio
         self.optimizer = optimizer
         self.learning_rate = learning_rate
+        self.schedule = schedule
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.tol = tol
