@@ -349,3 +349,51 @@ def test_train_writes_a_model_that_loads(run, classification_csv, tmp_path):
     X = np.array([[float(a), float(b)] for _, a, b in rows])
     labels = np.array([label for label, _, _ in rows])
     assert model.score(X, labels) > 0.9
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_train_is_reproducible(run, classification_csv):
+    first = run(
+        "train", "--data", classification_csv, "--target", "answer", "--model", "mlp"
+    )
+    second = run(
+        "train", "--data", classification_csv, "--target", "answer", "--model", "mlp"
+    )
+    assert first[0] == 0, first[2]
+    assert first[1] == second[1]
+
+
+def test_train_out_to_missing_directory(run, classification_csv, tmp_path):
+    target = tmp_path / "missing" / "model.safetensors"
+    code, out, err = run(
+        "train", "--data", classification_csv, "--target", "answer", "--out", target
+    )
+    assert code == 2
+    assert err.startswith(f"fastml train: error: cannot write {target}")
+    assert "Traceback" not in err
+
+
+def test_diagnose_plot_without_matplotlib(
+    run, classification_csv, tmp_path, monkeypatch
+):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def import_without_matplotlib(name, *args, **kwargs):
+        if name.startswith("matplotlib"):
+            raise ImportError("No module named 'matplotlib'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", import_without_matplotlib)
+    code, out, err = run(
+        "diagnose",
+        "--data",
+        classification_csv,
+        "--target",
+        "answer",
+        "--plot",
+        tmp_path / "curve.png",
+    )
+    assert code == 2
+    assert "--plot needs matplotlib" in err

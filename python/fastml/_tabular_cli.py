@@ -20,6 +20,7 @@ import sys
 from typing import Any, NamedTuple
 
 import numpy as np
+import safetensors
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -130,7 +131,7 @@ def _add_data_arguments(parser):
         "--random-state",
         type=int,
         default=0,
-        help="seed of the split and of the learning-curve subsets (default 0)",
+        help="seed of the split, the learning-curve subsets and the model (default 0)",
     )
 
 
@@ -160,6 +161,12 @@ def run_diagnose(args):
     if args.plot:
         try:
             curve.plot(args.plot, baseline=args.baseline)
+        except ImportError:
+            return _fail(
+                "diagnose",
+                "--plot needs matplotlib, which is not installed; install it with "
+                "pip install matplotlib (or fastml[plot])",
+            )
         except OSError as error:
             return _fail("diagnose", f"cannot write {args.plot}: {error.strerror}")
         _write(f"learning curve written to {args.plot}")
@@ -195,8 +202,9 @@ def run_train(args):
     if saver is not None:
         try:
             saver(fold_standardization(model), args.out)
-        except OSError as error:
-            return _fail("train", f"cannot write {args.out}: {error.strerror}")
+        except (OSError, ValueError, safetensors.SafetensorError) as error:
+            reason = getattr(error, "strerror", None) or str(error)
+            return _fail("train", f"cannot write {args.out}: {reason}")
         _write(f"model saved to {args.out}")
     return 0
 
@@ -282,6 +290,10 @@ def _prepare(args, verbose):
     features, X, raw_target = read_csv(args.data, args.target)
     task, name, y = choose_task(args.model, raw_target, args.target)
     model = make_model(name, task, verbose=verbose)
+    # The same --random-state seeds the split and the model, so a command
+    # gives the same numbers every run; --param random_state=... overrides.
+    if "random_state" in model.get_params():
+        model.set_params(random_state=args.random_state)
     _set_params(model, args.param)
     # Features of a CSV file come in arbitrary units; gradient descent needs
     # them on a common scale, learned from the training part only.
