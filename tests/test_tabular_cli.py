@@ -61,8 +61,8 @@ def test_diagnose_regression(run, regression_csv, tmp_path):
 
     assert code == 0
     assert (
-        "model: linear (standardized features, LinearRegression), regression of 'price'"
-        in out
+        "model: linear (standardized features and target, LinearRegression), "
+        "regression of 'price'" in out
     )
     assert "36 train, 12 validation, 12 test rows" in out
     assert "train size   training cost  validation cost" in out
@@ -397,3 +397,28 @@ def test_diagnose_plot_without_matplotlib(
     )
     assert code == 2
     assert "--plot needs matplotlib" in err
+
+
+@pytest.mark.parametrize("model", ["linear", "mlp"])
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_saved_regressor_predicts_raw_units(run, tmp_path, model):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1000, (200, 2))
+    y = 0.5 * x[:, 0] - 0.2 * x[:, 1] + 300 + rng.normal(0, 1, 200)
+    rows = [(f"{a:.4f}", f"{b:.4f}", f"{t:.4f}") for (a, b), t in zip(x, y)]
+    path = write_csv(tmp_path / "units.csv", ["x1", "x2", "price"], rows)
+    out_path = tmp_path / "model.safetensors"
+    code, out, err = run(
+        "train",
+        "--data",
+        path,
+        "--target",
+        "price",
+        "--model",
+        model,
+        "--out",
+        out_path,
+    )
+    assert code == 0, err
+    restored = fastml.load_model(out_path)
+    assert restored.score(x, y) > 0.95

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import safetensors
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -227,14 +228,47 @@ def make_model(name, task, verbose=0):
     return model
 
 
-def fold_standardization(pipeline):
-    """Return a copy of the pipeline's model that takes unscaled features.
+def _final_estimator(model):
+    """The fastml estimator inside the CLI's pipeline and target transformer."""
+    if isinstance(model, TransformedTargetRegressor):
+        model = model.regressor
+    return model[-1] if hasattr(model, "steps") else model
+
+
+def fold_standardization(fitted):
+    """Return a copy of the fitted model that takes and gives unscaled values.
 
     A linear layer applied to standardized features (x - mean) / scale equals
     the same layer with weights W / scale and bias b - (W / scale) @ mean on
-    the raw features, so the saved model needs no separate scaler.
+    the raw features. Likewise a standardized target is undone by scaling
+    the last layer: W * scale_y and b * scale_y + mean_y. The saved model so
+    needs no separate scalers.
     """
-    scaler, model = pipeline[0], copy.deepcopy(pipeline[-1])
+    target_scaler = None
+    if isinstance(fitted, TransformedTargetRegressor):
+        target_scaler, fitted = fitted.transformer_, fitted.regressor_
+    model = _fold_feature_scaler(fitted[0], copy.deepcopy(fitted[-1]))
+    if target_scaler is not None:
+        _fold_target_scaler(target_scaler, model)
+    return model
+
+
+def _fold_target_scaler(scaler, model):
+    scale, mean = float(scaler.scale_[0]), float(scaler.mean_[0])
+    if hasattr(model, "coef_"):
+        dtype = np.asarray(model.coef_).dtype
+        model.coef_ = (np.asarray(model.coef_) * scale).astype(dtype)
+        model.intercept_ = (np.asarray(model.intercept_) * scale + mean).astype(dtype)
+        return
+    layers = dict(model.layers_)
+    last = len(layers) // 2 - 1
+    weight, bias = layers[f"layers.{last}.weight"], layers[f"layers.{last}.bias"]
+    layers[f"layers.{last}.weight"] = (weight * scale).astype(weight.dtype)
+    layers[f"layers.{last}.bias"] = (bias * scale + mean).astype(bias.dtype)
+    model.layers_ = layers
+
+
+def _fold_feature_scaler(scaler, model):
     inverse_scale = 1.0 / scaler.scale_
     if hasattr(model, "coef_"):
         coef = np.asarray(model.coef_)
@@ -296,8 +330,14 @@ def _prepare(args, verbose):
         model.set_params(random_state=args.random_state)
     _set_params(model, args.param)
     # Features of a CSV file come in arbitrary units; gradient descent needs
-    # them on a common scale, learned from the training part only.
+    # them on a common scale, learned from the training part only. A
+    # regression target is standardized too, so that a network's default
+    # learning rate suits any unit of y; predictions come back in y's unit.
     model = make_pipeline(StandardScaler(), model)
+    if task == "regression":
+        model = TransformedTargetRegressor(
+            regressor=model, transformer=StandardScaler()
+        )
     try:
         parts = train_val_test_split(
             X,
@@ -309,8 +349,10 @@ def _prepare(args, verbose):
         )
     except ValueError as error:
         raise InputError(f"cannot split {args.data}: {error}") from None
+    scaled = "features and target" if task == "regression" else "features"
     summary = (
-        f"model: {name} (standardized features, {type(model[-1]).__name__}), "
+        f"model: {name} (standardized {scaled}, "
+        f"{type(_final_estimator(model)).__name__}), "
         f"{task} of {args.target!r} from "
         f"{len(features)} features; {len(parts[3])} train, {len(parts[4])} "
         f"validation, {len(parts[5])} test rows"
@@ -366,7 +408,7 @@ def _non_negative_float(text):
 
 def _fit_failed(command, model, error):
     # Invalid --param values usually surface here, when fit validates them.
-    name = type(model[-1] if hasattr(model, "steps") else model).__name__
+    name = type(_final_estimator(model)).__name__
     logger.debug("fitting %s failed", name, exc_info=True)
     return _fail(command, f"fitting {name} failed: {error}")
 
