@@ -51,8 +51,9 @@ from .optimizers import _UpdateRule
 
 FORMAT = "fastml.mlp"
 FORMAT_VERSION = "2"
-# Version 1 stored optimizer and schedule objects as null and class_weight
-# with string keys. Such files still load when those parameters are valid.
+# Version 1 stored optimizer and schedule objects as null, which load_model
+# now rejects as invalid, and class_weight dicts with string keys, which load
+# as they are.
 READABLE_VERSIONS = ("1", "2")
 _TAG = "__fastml__"
 
