@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import Ridge
 from sklearn.metrics import log_loss
 from sklearn.naive_bayes import GaussianNB
@@ -541,6 +542,101 @@ def test_select_model_rejects_unseen_validation_class():
         ValueError, match="y_val contains class 2, which y_train does not contain"
     ):
         select_model([LogisticRegression()], X[:20], y[:20], X, y)
+
+
+@pytest.mark.parametrize(
+    "grid, shown",
+    [
+        ({"alpha": 0.1}, "0.1 of type float"),
+        ({"penalty": "l1"}, "'l1' of type str"),
+        ({"penalty": ["l2"], "alpha": None}, "None of type NoneType"),
+        ({"alpha": np.float64(0.5)}, "of type float64"),
+        ({"alpha": np.array(0.5)}, "of type ndarray"),
+        ({"alpha": {0.1, 1.0}}, "of type set"),
+    ],
+)
+def test_select_model_rejects_scalar_grid_values(grid, shown):
+    X, y = quadratic_data(20)
+    with pytest.raises(TypeError, match="the grid values of '(alpha|penalty)' must"):
+        select_model(grid, X, y, X, y, estimator=LinearRegression())
+    with pytest.raises(ValueError, match=shown):
+        select_model(grid, X, y, X, y, estimator=LinearRegression())
+
+
+def test_select_model_accepts_grid_sequences():
+    X, y = quadratic_data(40)
+    grid = {
+        "alpha": np.array([0.0, 0.1]),
+        "penalty": ("l2",),
+        "max_epochs": range(5, 7),
+    }
+    result = select_model(grid, X, y, X, y, estimator=LinearRegression())
+    assert len(result.params) == 4
+    assert result.params[0]["penalty"] == "l2"
+    assert result.errors == [None] * 4
+
+
+# The candidates that do not diverge stop at max_epochs before converging.
+IGNORE_CONVERGENCE = pytest.mark.filterwarnings(
+    "ignore::sklearn.exceptions.ConvergenceWarning"
+)
+
+
+def diverging_grid_search(learning_rates):
+    X, y = quadratic_data(80, seed=4)
+    grid = {"learning_rate": learning_rates}
+    estimator = LinearRegression(optimizer="sgd", max_epochs=50)
+    return select_model(grid, X[:60], y[:60], X[60:], y[60:], estimator=estimator)
+
+
+@IGNORE_CONVERGENCE
+def test_select_model_skips_failed_candidate():
+    with pytest.warns(FitFailedWarning) as record:
+        result = diverging_grid_search([0.05, 100.0, 0.01])
+    failures = [w for w in record if issubclass(w.category, FitFailedWarning)]
+    assert len(failures) == 1
+    message = str(failures[0].message)
+    assert "candidate 1 (learning_rate=100.0) failed to fit" in message
+    assert "FloatingPointError: LinearRegression: the training cost rose" in message
+    assert np.isnan(result.train_cost[1])
+    assert np.isnan(result.val_cost[1])
+    assert np.isfinite(result.val_cost[[0, 2]]).all()
+    assert result.best_index in (0, 2)
+    assert result.errors[0] is None
+    assert result.errors[1].startswith("FloatingPointError: ")
+    assert result.table[1]["error"] == result.errors[1]
+    assert result.table[0]["error"] is None
+
+
+@IGNORE_CONVERGENCE
+def test_select_model_shows_failed_candidates():
+    with pytest.warns(FitFailedWarning):
+        result = diverging_grid_search([0.05, 100.0])
+    text = str(result)
+    failed_row = next(line for line in text.splitlines() if "=100.0" in line)
+    assert "fit failed" in failed_row
+    assert "nan" not in failed_row
+    assert "Failed fits:" in text
+    assert "candidate 1 (learning_rate=100.0): FloatingPointError" in text
+
+
+@IGNORE_CONVERGENCE
+def test_select_model_raises_when_all_fail():
+    with pytest.raises(ValueError, match="every candidate failed to fit") as error:
+        diverging_grid_search([100.0, 1000.0])
+    assert "candidate 0 (learning_rate=100.0): FloatingPointError" in str(error.value)
+    assert "candidate 1 (learning_rate=1000.0): FloatingPointError" in str(error.value)
+    assert isinstance(error.value.__cause__, FloatingPointError)
+
+
+def test_select_model_records_invalid_parameter_as_failure():
+    X, y = quadratic_data(40)
+    with pytest.warns(FitFailedWarning, match="alpha must be a float in"):
+        result = select_model(
+            {"alpha": [-1.0, 0.0]}, X, y, X, y, estimator=LinearRegression()
+        )
+    assert result.best_index == 1
+    assert result.errors[0].startswith("InvalidParameterError: ")
 
 
 # ---------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
+from fastml.linear_model import LinearRegression, LogisticRegression
 from fastml.neural_network import MLPClassifier, MLPRegressor
 from fastml.transfer import fine_tune
 
@@ -124,3 +125,34 @@ def test_invalid_unfreeze_epochs(source):
     model, X = source
     with pytest.raises(ValueError, match="unfreeze_epochs must be an int >= 0; got -1"):
         fine_tune(model, X, np.arange(150) % 2, unfreeze_epochs=-1)
+
+
+@pytest.mark.parametrize("linear_class", [LogisticRegression, LinearRegression])
+def test_linear_source_is_rejected(source, linear_class):
+    _, X = source
+    y = (X[:, 0] > 0).astype(int)
+    linear = linear_class().fit(X, y)
+    expected = "must be a fitted MLPClassifier or MLPRegressor"
+    with pytest.raises(TypeError, match=expected):
+        fine_tune(linear, X, y)
+    with pytest.raises(TypeError, match=f"of type {linear_class.__name__}"):
+        fine_tune(linear, X, y)
+
+
+def test_unfitted_source_is_rejected(source):
+    _, X = source
+    with pytest.raises(NotFittedError):
+        fine_tune(MLPClassifier(), X, np.arange(150) % 2)
+
+
+@pytest.mark.parametrize("dtype", [str, object])
+def test_regressor_source_rejects_labels(dtype):
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(40, 3))
+    with pytest.warns(ConvergenceWarning):
+        regressor = MLPRegressor(hidden_layer_sizes=(4,), max_epochs=5).fit(X, X[:, 0])
+    labels = np.array(["no", "yes"], dtype=dtype)[(X[:, 1] > 0).astype(int)]
+    with pytest.raises(
+        ValueError, match=r"y must contain numbers; got labels such as \['no', 'yes'\]"
+    ):
+        fine_tune(regressor, X, labels)

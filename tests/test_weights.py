@@ -1,6 +1,7 @@
 """Weight files: round trips, mismatches, damaged files and PyTorch layouts."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -8,7 +9,17 @@ import safetensors
 import safetensors.numpy
 from sklearn.exceptions import ConvergenceWarning
 
+from fastml.linear_model import LinearRegression, LogisticRegression
 from fastml.neural_network import MLPClassifier, MLPRegressor
+from fastml.optimizers import (
+    SGD,
+    Adam,
+    AdamW,
+    CosineDecay,
+    Momentum,
+    RMSprop,
+    StepDecay,
+)
 from fastml.weights import load_model, load_weights, save_weights
 
 
@@ -326,3 +337,239 @@ def test_linear_weights_load_into_torch_linear(tmp_path):
     np.testing.assert_allclose(
         logits, model.decision_function(X), rtol=1e-12, atol=1e-12
     )
+
+
+@pytest.fixture
+def binary_data():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
+    return X, y
+
+
+def refit_quietly(model, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        Adam(learning_rate=0.01, beta2=0.99),
+        AdamW(weight_decay=0.05),
+        SGD(learning_rate=0.05, momentum=0.5, nesterov=True),
+        RMSprop(rho=0.9),
+    ],
+)
+def test_optimizer_object_survives_round_trip(optimizer, binary_data, tmp_path):
+    X, y = binary_data
+    model = refit_quietly(
+        MLPClassifier(
+            hidden_layer_sizes=(3,), optimizer=optimizer, max_epochs=3, random_state=0
+        ),
+        X,
+        y,
+    )
+    save_weights(model, tmp_path / "model.safetensors")
+    restored = load_model(tmp_path / "model.safetensors")
+    assert restored.optimizer == optimizer
+    assert restored.optimizer.get_config() == optimizer.get_config()
+    refit_quietly(restored, X, y)
+    restored.partial_fit(X, y)
+    assert restored.layers_["layers.0.weight"].shape == (3, 3)
+
+
+@pytest.mark.parametrize("estimator_class", [LogisticRegression, LinearRegression])
+@pytest.mark.parametrize(
+    "schedule", [StepDecay(step_size=3, gamma=0.5), CosineDecay(), "exponential"]
+)
+def test_schedule_survives_round_trip(estimator_class, schedule, binary_data, tmp_path):
+    X, y = binary_data
+    model = refit_quietly(
+        estimator_class(
+            optimizer=Momentum(learning_rate=0.05), schedule=schedule, max_epochs=5
+        ),
+        X,
+        y,
+    )
+    save_weights(model, tmp_path / "linear.safetensors")
+    restored = load_model(tmp_path / "linear.safetensors")
+    assert restored.schedule == schedule
+    assert restored.optimizer == Momentum(learning_rate=0.05)
+    refit_quietly(restored, X, y)
+    assert np.isfinite(restored.coef_).all()
+
+
+@pytest.mark.parametrize("estimator_class", [MLPClassifier, LogisticRegression])
+def test_int_keyed_class_weight_survives(estimator_class, binary_data, tmp_path):
+    X, y = binary_data
+    params = {"max_epochs": 3, "class_weight": {0: 1, 1: 5}}
+    if estimator_class is MLPClassifier:
+        params["hidden_layer_sizes"] = (3,)
+    model = refit_quietly(estimator_class(**params), X, y)
+    save_weights(model, tmp_path / "weighted.safetensors")
+    restored = load_model(tmp_path / "weighted.safetensors")
+    assert restored.class_weight == {0: 1, 1: 5}
+    assert all(type(key) is int for key in restored.class_weight)
+    refit_quietly(restored, X, y)
+
+
+def test_string_keyed_class_weight_survives(data, tmp_path):
+    X, y = data
+    weights = {"cat": 2.0, "dog": 1.0, "eel": 0.5}
+    model = fit_quietly(
+        MLPClassifier(hidden_layer_sizes=(3,), max_epochs=2, class_weight=weights),
+        X,
+        y,
+    )
+    save_weights(model, tmp_path / "weighted.safetensors")
+    assert load_model(tmp_path / "weighted.safetensors").class_weight == weights
+
+
+def test_random_state_object_is_stored_as_none(binary_data, tmp_path):
+    X, y = binary_data
+    model = refit_quietly(
+        MLPClassifier(
+            hidden_layer_sizes=(3,),
+            max_epochs=2,
+            random_state=np.random.RandomState(0),
+        ),
+        X,
+        y,
+    )
+    with pytest.warns(UserWarning, match="records random_state=None"):
+        save_weights(model, tmp_path / "model.safetensors")
+    restored = load_model(tmp_path / "model.safetensors")
+    assert restored.random_state is None
+    np.testing.assert_array_equal(restored.predict(X), model.predict(X))
+
+
+def test_foreign_optimizer_class_is_rejected_at_save(binary_data, tmp_path):
+    class MyAdam(Adam):
+        pass
+
+    X, y = binary_data
+    model = refit_quietly(
+        MLPClassifier(hidden_layer_sizes=(3,), optimizer=MyAdam(), max_epochs=2),
+        X,
+        y,
+    )
+    path = tmp_path / "model.safetensors"
+    with pytest.raises(ValueError, match="only the classes of fastml.optimizers"):
+        save_weights(model, path)
+    assert not path.exists()
+
+
+def rewrite_config(path, **changes):
+    """Rewrite entries of the fastml config in the metadata of ``path``."""
+    with safetensors.safe_open(str(path), framework="np") as handle:
+        tensors = {name: handle.get_tensor(name) for name in handle.keys()}
+        metadata = handle.metadata()
+    config = json.loads(metadata["config"])
+    for key, value in changes.items():
+        if key in config["params"]:
+            config["params"][key] = value
+        else:
+            config[key] = value
+    metadata["config"] = json.dumps(config)
+    safetensors.numpy.save_file(tensors, str(path), metadata=metadata)
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"classes": ["a", "b"]}, r"3 units, but the classes \['a', 'b'\] need 1"),
+        ({"classes": ["b", "a", "c"]}, "sorted list of distinct labels"),
+        ({"classes": ["a"]}, "at least two classes"),
+        ({"alpha": -5}, "alpha must be a float in"),
+        ({"optimizer": None}, "optimizer must be one of"),
+        ({"hidden_layer_sizes": [4]}, "do not match hidden_layer_sizes=.4,."),
+        ({"activation": "tanh"}, "activation 'relu' does not match"),
+        ({"layer_sizes": [2, 0, 3]}, "list of at least two ints >= 1"),
+        ({"estimator": "MLPRegressor"}, "unexpected keyword argument .class_weight."),
+    ],
+)
+def test_inconsistent_metadata_is_rejected(classifier, tmp_path, changes, message):
+    path = tmp_path / "model.safetensors"
+    save_weights(classifier, path)
+    rewrite_config(path, **changes)
+    with pytest.raises(ValueError, match="has invalid fastml metadata") as error:
+        load_model(path)
+    assert error.match(message)
+
+
+def test_regressor_output_count_is_checked(tmp_path):
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(30, 2))
+    model = fit_quietly(
+        MLPRegressor(hidden_layer_sizes=(3,), max_epochs=2), X, X @ [1.0, 2.0]
+    )
+    path = tmp_path / "regressor.safetensors"
+    save_weights(model, path)
+    rewrite_config(path, n_outputs=2, y_ndim=2)
+    with pytest.raises(ValueError, match="1 units, but n_outputs=2 need 2"):
+        load_model(path)
+    rewrite_config(path, n_outputs=1, y_ndim=3)
+    with pytest.raises(ValueError, match="y_ndim=3 and n_outputs=1 do not match"):
+        load_model(path)
+
+
+def test_strict_load_rejects_other_estimator(binary_data, tmp_path):
+    X, y = binary_data
+    logistic = LogisticRegression().fit(X, y)
+    linear = LinearRegression().fit(X, y.astype(float))
+    save_weights(logistic, tmp_path / "logistic.safetensors")
+    before = linear.coef_.copy()
+    with pytest.raises(
+        ValueError,
+        match="the file holds a LogisticRegression and the model is a LinearRegression",
+    ):
+        load_weights(linear, tmp_path / "logistic.safetensors")
+    np.testing.assert_array_equal(linear.coef_, before)
+    save_weights(linear, tmp_path / "linear.safetensors")
+    with pytest.raises(
+        ValueError,
+        match="the file holds a LinearRegression and the model is a LogisticRegression",
+    ):
+        load_weights(logistic, tmp_path / "linear.safetensors")
+    result = load_weights(linear, tmp_path / "logistic.safetensors", strict=False)
+    assert result == ([], [], [])
+    np.testing.assert_array_equal(linear.coef_, logistic.coef_[0])
+
+
+@pytest.mark.parametrize("strict", ["yes", 1, None])
+def test_strict_must_be_bool(classifier, tmp_path, strict):
+    path = tmp_path / "model.safetensors"
+    save_weights(classifier, path)
+    with pytest.raises(TypeError, match="strict must be True or False; got"):
+        load_weights(classifier, path, strict=strict)
+
+
+def test_save_into_missing_directory(classifier, tmp_path):
+    path = tmp_path / "missing" / "model.safetensors"
+    with pytest.raises(FileNotFoundError, match="does not exist") as error:
+        save_weights(classifier, path)
+    assert error.value.filename == str(path)
+    assert str(tmp_path / "missing") in str(error.value)
+
+
+def test_save_onto_directory(classifier, tmp_path):
+    with pytest.raises(IsADirectoryError, match="the path is a directory"):
+        save_weights(classifier, tmp_path)
+
+
+@pytest.mark.parametrize("loader", ["load_model", "load_weights"])
+def test_load_from_directory_or_missing_file(classifier, tmp_path, loader):
+    def load(path):
+        if loader == "load_model":
+            return load_model(path)
+        return load_weights(classifier, path)
+
+    with pytest.raises(IsADirectoryError, match="is a directory") as error:
+        load(tmp_path)
+    assert error.value.filename == str(tmp_path)
+    missing = tmp_path / "absent.safetensors"
+    with pytest.raises(FileNotFoundError, match="no such file") as error:
+        load(missing)
+    assert error.value.filename == str(missing)

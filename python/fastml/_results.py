@@ -127,6 +127,9 @@ class ModelSelection:
     ``best_estimator`` is fitted on the training data, or on training and
     validation data together when ``refitted`` is True. ``params[i]`` is the
     grid setting of candidate i, or None when candidates were estimators.
+    ``errors[i]`` is None, or the error of candidate i's failed fit as
+    "ExceptionType: message", in which case both its costs are NaN. An
+    empty ``errors`` means that no candidate failed.
     """
 
     best_estimator: Any
@@ -136,24 +139,30 @@ class ModelSelection:
     train_cost: np.ndarray
     val_cost: np.ndarray
     refitted: bool = field(default=False)
+    errors: list = field(default_factory=list)
 
     @property
     def best_params(self):
         """Grid setting of the chosen candidate, or None."""
         return self.params[self.best_index]
 
+    def error(self, index):
+        """Return the fit error of candidate ``index``, or None if it was fitted."""
+        return self.errors[index] if self.errors else None
+
     @property
     def table(self):
-        """One dict per candidate with its description, params and both costs."""
+        """One dict per candidate: description, params, both costs and fit error."""
         return [
             {
                 "candidate": text,
                 "params": params,
                 "train_cost": float(train),
                 "val_cost": float(val),
+                "error": self.error(index),
             }
-            for text, params, train, val in zip(
-                self.candidates, self.params, self.train_cost, self.val_cost
+            for index, (text, params, train, val) in enumerate(
+                zip(self.candidates, self.params, self.train_cost, self.val_cost)
             )
         ]
 
@@ -162,13 +171,21 @@ class ModelSelection:
         rows = [
             f"  {'candidate':<{width}}  {'training cost':>14}  {'validation cost':>15}"
         ]
+        failures = []
         for index, text in enumerate(self.candidates):
             marker = "*" if index == self.best_index else " "
-            rows.append(
-                f"{marker} {text:<{width}}  {self.train_cost[index]:>14.6g}  "
-                f"{self.val_cost[index]:>15.6g}"
-            )
+            if self.error(index) is None:
+                costs = (
+                    f"{self.train_cost[index]:>14.6g}  {self.val_cost[index]:>15.6g}"
+                )
+            else:
+                costs = f"{'fit failed':>14}  {'fit failed':>15}"
+                failures.append(f"candidate {index} ({text}): {self.error(index)}")
+            rows.append(f"{marker} {text:<{width}}  {costs}")
         rows.append("(* lowest validation cost)")
+        if failures:
+            rows.append("Failed fits:")
+            rows.extend(f"  {failure}" for failure in failures)
         return "\n".join(rows)
 
 

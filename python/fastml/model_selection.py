@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from itertools import product
 
 import numpy as np
+from sklearn.exceptions import FitFailedWarning
 
 from ._evaluation import (
     LOG_LOSS,
@@ -32,6 +33,7 @@ from ._evaluation import (
     null_cost,
     progress,
 )
+from ._params import InvalidParameterError
 from ._results import LearningCurve, ModelSelection, ValidationCurve
 from ._splitting import (
     allocate_stratified,
@@ -128,7 +130,9 @@ def select_model(
     candidates : sequence of estimators, or parameter grid
         Either estimators to compare, or a grid for ``estimator``: a dict
         mapping parameter names to lists of values (every combination is a
-        candidate), or a list of such dicts.
+        candidate), or a list of such dicts. Each value of a grid must be a
+        list, tuple, range or 1-D array, so a single value is written
+        ``{"alpha": [0.1]}``.
     X_train, y_train, X_val, y_val : array-likes
         Training data and validation data.
     estimator : estimator, default None
@@ -146,38 +150,89 @@ def select_model(
         The chosen fitted model, its index and the costs of all candidates.
         Ties go to the earlier candidate, and candidates whose validation cost
         is NaN are never chosen.
+
+    Raises
+    ------
+    ValueError
+        If every candidate fails to fit, or every validation cost is NaN.
+    InvalidParameterError
+        (both a ValueError and a TypeError) if a grid value is not a sequence.
+
+    Warns
+    -----
+    FitFailedWarning
+        For each candidate whose ``fit`` raised ValueError or
+        FloatingPointError (for example a diverging learning rate). Such a
+        candidate gets NaN costs and its error in ``ModelSelection.errors``,
+        and the search goes on, as scikit-learn's ``error_score=np.nan``.
     """
     check_pair(X_train, y_train, "X_train", "y_train")
     check_pair(X_val, y_val, "X_val", "y_val")
     models, settings = _expand_candidates(candidates, estimator)
-    train_costs, val_costs, fitted = [], [], []
+    descriptions = [_describe(model, params) for model, params in zip(models, settings)]
+    train_costs, val_costs, errors = [], [], []
     for model in progress(models, verbose, "model selection"):
         classifier = is_classifier(model)
         if classifier:
             check_classification_targets(y_train, y_val)
-        model.fit(X_train, y_train)
-        fitted.append(model)
+        try:
+            model.fit(X_train, y_train)
+        except (ValueError, FloatingPointError) as error:
+            errors.append(error)
+            train_costs.append(np.nan)
+            val_costs.append(np.nan)
+            continue
+        errors.append(None)
         train_costs.append(cost(model, X_train, y_train, classifier))
         val_costs.append(cost(model, X_val, y_val, classifier))
 
+    _report_failures(descriptions, errors)
     val_costs = np.array(val_costs)
     if np.isnan(val_costs).all():
         raise ValueError("select_model: every candidate has a NaN validation cost")
     best_index = int(np.nanargmin(val_costs))
-    best = fitted[best_index]
+    best = models[best_index]
     if refit:
         best = clone(best).fit(concatenate(X_train, X_val), concatenate(y_train, y_val))
     return ModelSelection(
         best_estimator=best,
         best_index=best_index,
-        candidates=[
-            _describe(model, params) for model, params in zip(fitted, settings)
-        ],
+        candidates=descriptions,
         params=settings,
         train_cost=np.array(train_costs),
         val_cost=val_costs,
         refitted=bool(refit),
+        errors=[_error_text(error) for error in errors],
     )
+
+
+def _report_failures(descriptions, errors):
+    """Warn once per candidate that failed to fit; raise if every one failed."""
+    failures = [
+        (index, descriptions[index], error)
+        for index, error in enumerate(errors)
+        if error is not None
+    ]
+    if len(failures) == len(errors):
+        details = "; ".join(
+            f"candidate {index} ({text}): {_error_text(error)}"
+            for index, text, error in failures
+        )
+        raise ValueError(
+            f"select_model: every candidate failed to fit, so none can be chosen. "
+            f"{details}"
+        ) from failures[0][2]
+    for index, text, error in failures:
+        warnings.warn(
+            f"select_model: candidate {index} ({text}) failed to fit, so its costs "
+            f"are NaN and it cannot be chosen. {_error_text(error)}",
+            FitFailedWarning,
+            stacklevel=3,
+        )
+
+
+def _error_text(error):
+    return None if error is None else f"{type(error).__name__}: {error}"
 
 
 def _expand_candidates(candidates, estimator):
@@ -210,12 +265,27 @@ def _expand_candidates(candidates, estimator):
     for grid in grids:
         for name in grid:
             check_param_name(estimator, name, "select_model")
+            _check_grid_values(name, grid[name])
         names = list(grid)
         for values in product(*(list(grid[name]) for name in names)):
             settings.append(dict(zip(names, values)))
     if not settings:
         raise ValueError("select_model: the parameter grid has no combinations")
     return [clone(estimator).set_params(**params) for params in settings], settings
+
+
+def _check_grid_values(name, values):
+    """Raise unless ``values`` is a sequence of values to try (not a string)."""
+    if isinstance(values, np.ndarray):
+        sequence = values.ndim == 1
+    else:
+        sequence = isinstance(values, Sequence) and not isinstance(values, (str, bytes))
+    if not sequence:
+        raise InvalidParameterError(
+            f"select_model: the grid values of {name!r} must be a list, tuple, range "
+            f"or 1-D array of values to try; got {values!r} of type "
+            f"{type(values).__name__}. Write [{values!r}] for a single value."
+        )
 
 
 def _describe(model, params):

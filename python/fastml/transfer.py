@@ -29,6 +29,9 @@ def fine_tune(
     Parameters
     ----------
     source_model : fitted MLPClassifier or MLPRegressor
+        The new model has the source's class, so a regressor source is
+        fine-tuned on numeric targets only. To learn class labels, start
+        from an MLPClassifier.
     X : array-like of shape (n_samples, n_features)
         Same features as the source was trained on.
     y : array-like
@@ -55,8 +58,28 @@ def fine_tune(
     model : a new fitted estimator of the source's class. Its ``history_``
         and ``n_iter_`` cover both phases, and ``freeze`` is the first
         phase's value.
+
+    Raises
+    ------
+    TypeError
+        If ``source_model`` is not an MLPClassifier or MLPRegressor.
+    sklearn.exceptions.NotFittedError
+        If ``source_model`` is not fitted.
+    ValueError
+        If the source is an MLPRegressor and ``y`` contains labels that are not
+        numbers, or if an argument is invalid.
     """
+    from .neural_network import MLPClassifier, MLPRegressor
+
+    if not isinstance(source_model, (MLPClassifier, MLPRegressor)):
+        raise TypeError(
+            "fine_tune: source_model must be a fitted MLPClassifier or MLPRegressor, "
+            f"whose layers the new model starts from; got {source_model!r} of type "
+            f"{type(source_model).__name__}."
+        )
     check_is_fitted(source_model, "layers_")
+    if isinstance(source_model, MLPRegressor):
+        _check_numeric_targets(source_model, y)
     if not isinstance(unfreeze_epochs, numbers.Integral) or unfreeze_epochs < 0:
         raise ValueError(
             f"unfreeze_epochs must be an int >= 0; got {unfreeze_epochs!r}."
@@ -97,6 +120,23 @@ def fine_tune(
             model.history_[key] = values + model.history_.get(key, [])
         model.n_iter_ += first_epochs
     return model
+
+
+def _check_numeric_targets(source_model, y):
+    """Raise ValueError when a regressor source is given labels that are not numbers."""
+    targets = np.asarray(y)
+    if targets.dtype.kind not in "USO":
+        return
+    try:
+        targets.astype(np.float64)
+    except (TypeError, ValueError):
+        examples = np.unique(np.ravel(targets).astype(str))[:3].tolist()
+        raise ValueError(
+            f"fine_tune: the source is a {type(source_model).__name__}, so the new "
+            "model is a regressor and y must contain numbers; got labels such as "
+            f"{examples!r}. To learn class labels, fine-tune an MLPClassifier "
+            "source."
+        ) from None
 
 
 def _check_same_classes(source_model, y):

@@ -25,19 +25,37 @@ whether its Linear modules sit at 0, 2, 4 (activations in between), at
 The safetensors metadata contains ``format`` ("fastml.mlp"), ``format_version``
 and ``config``, a JSON object with the estimator class, its parameters, the
 layer sizes, the activation and the classes, which :func:`load_model` uses
-to rebuild a fitted model.
+to rebuild a fitted model. Parameters that JSON cannot write directly are
+tagged objects: an optimizer or schedule object is
+``{"__fastml__": "object", "class": <name in fastml.optimizers>, "params":
+{...}}`` and a dict such as ``class_weight`` is ``{"__fastml__": "dict",
+"items": [[key, value], ...]}``, which keeps int keys as ints.
 """
 
+import errno
+import inspect
 import json
+import numbers
 import re
+import warnings
 from collections import namedtuple
+from pathlib import Path
 
 import numpy as np
 import safetensors
 import safetensors.numpy
 
+from . import optimizers
+from ._schedules import _Schedule
+from .optimizers import _UpdateRule
+
 FORMAT = "fastml.mlp"
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
+# Version 1 stored optimizer and schedule objects as null, which load_model
+# now rejects as invalid, and class_weight dicts with string keys, which load
+# as they are.
+READABLE_VERSIONS = ("1", "2")
+_TAG = "__fastml__"
 
 _DTYPES = {"F64": np.dtype(np.float64), "F32": np.dtype(np.float32)}
 _PARAMETER_NAME = re.compile(
@@ -62,8 +80,16 @@ def save_weights(model, path):
     The file is safetensors with tensors named as in a PyTorch
     ``nn.Sequential`` (``0.weight``, ``0.bias``, ``2.weight``, ...) in the
     model's dtype, and the configuration as JSON metadata.
+
+    Raises ValueError for a parameter that cannot be stored (an optimizer or
+    schedule class defined outside fastml.optimizers, or an object JSON
+    cannot write), FileNotFoundError when the parent directory of ``path``
+    does not exist and IsADirectoryError when ``path`` is a directory. A
+    RandomState given as ``random_state`` is stored as None with a
+    UserWarning, because its state is not written to the file.
     """
     _check_fitted(model)
+    _check_save_path(path)
     tensors = {
         file_tensor_name(name): np.ascontiguousarray(array)
         for name, array in _model_layers(model).items()
@@ -85,10 +111,20 @@ def load_weights(model, path, strict=True):
     model's, and the model is left untouched. With ``strict=False`` the
     tensors that match are loaded and the rest are reported.
 
+    With ``strict=True`` a file written by :func:`save_weights` for another
+    estimator class, or with another activation, is also rejected.
+
     Returns a LoadResult(missing, unexpected, mismatched) of name lists.
     Raises ValueError for a file that is not valid safetensors (corrupted or
-    truncated) or contains NaN or infinite values.
+    truncated) or contains NaN or infinite values, TypeError when ``strict``
+    is not a bool, and FileNotFoundError or IsADirectoryError when ``path``
+    is not a file.
     """
+    if not isinstance(strict, (bool, np.bool_)):
+        raise TypeError(
+            f"load_weights: strict must be True or False; got {strict!r} of type "
+            f"{type(strict).__name__}."
+        )
     _check_fitted(model)
     file_tensors, metadata = _read(path)
     expected = _model_layers(model)
@@ -140,9 +176,15 @@ def load_weights(model, path, strict=True):
 def load_model(path):
     """Rebuild a fitted fastml model from a file written by save_weights.
 
+    The stored parameters are validated as ``fit`` validates them, and the
+    classes, outputs and layer sizes in the metadata are checked against each
+    other and against the tensors.
+
     Raises ValueError when the file lacks fastml's metadata (for example a
     state_dict saved from PyTorch: fit a model of the same architecture and
-    use :func:`load_weights`), or is corrupted or truncated.
+    use :func:`load_weights`), when the metadata is invalid or inconsistent,
+    or when the file is corrupted or truncated. Raises FileNotFoundError or
+    IsADirectoryError when ``path`` is not a file.
     """
     from .linear_model import LinearRegression, LogisticRegression
     from .neural_network import MLPClassifier, MLPRegressor
@@ -155,10 +197,10 @@ def load_model(path):
             f"expected {FORMAT!r}). Fit a model of the same architecture and call "
             "load_weights to load plain weights."
         )
-    if metadata.get("format_version") != FORMAT_VERSION:
+    if metadata.get("format_version") not in READABLE_VERSIONS:
         raise ValueError(
             f"{path} has fastml format version {metadata.get('format_version')!r}; "
-            f"this version of fastml reads version {FORMAT_VERSION}."
+            f"this version of fastml reads versions {', '.join(READABLE_VERSIONS)}."
         )
     try:
         config = json.loads(metadata["config"])
@@ -169,10 +211,11 @@ def load_model(path):
             "LinearRegression": LinearRegression,
         }[config["estimator"]]
         model = estimator_class(**_decode_params(config["params"]))
-        layer_sizes = tuple(int(size) for size in config["layer_sizes"])
+        layer_sizes = _layer_sizes(config["layer_sizes"])
         _restore_targets(model, config)
+        _check_architecture(model, config, layer_sizes)
     except (KeyError, TypeError, ValueError) as error:
-        raise ValueError(f"{path} has invalid fastml metadata: {error!r}.") from error
+        raise ValueError(f"{path} has invalid fastml metadata: {error}") from error
 
     dtypes = {dtype for _, dtype in file_tensors.values()}
     if len(dtypes) != 1 or next(iter(dtypes)) not in _DTYPES.values():
@@ -193,11 +236,6 @@ def load_model(path):
         for kind in ("weight", "bias")
     }
     if _is_linear(model):
-        if len(layer_sizes) != 2:
-            raise ValueError(
-                f"{path} describes {len(layer_sizes) - 1} layers, but "
-                f"{type(model).__name__} has exactly one."
-            )
         _set_model_layers(model, layers)
     else:
         model.layer_sizes_ = layer_sizes
@@ -254,8 +292,44 @@ def _check_fitted(model):
         )
 
 
+def _check_save_path(path):
+    """Raise an OSError naming ``path`` when a file cannot be written there."""
+    target = Path(path)
+    if target.is_dir():
+        raise IsADirectoryError(
+            errno.EISDIR,
+            "cannot save weights: the path is a directory; pass a file path such "
+            "as model.safetensors",
+            str(path),
+        )
+    parent = target.parent
+    if not parent.is_dir():
+        raise FileNotFoundError(
+            errno.ENOENT,
+            f"cannot save weights: the directory {str(parent)!r} does not exist; "
+            "create it first",
+            str(path),
+        )
+
+
+def _check_load_path(path):
+    """Raise an OSError naming ``path`` unless it is an existing file."""
+    target = Path(path)
+    if target.is_dir():
+        raise IsADirectoryError(
+            errno.EISDIR,
+            "cannot load weights: the path is a directory, not a safetensors file",
+            str(path),
+        )
+    if not target.exists():
+        raise FileNotFoundError(
+            errno.ENOENT, "cannot load weights: no such file", str(path)
+        )
+
+
 def _read(path):
     """Return ({name: (shape, dtype)}, metadata) from a safetensors header."""
+    _check_load_path(path)
     try:
         with safetensors.safe_open(str(path), framework="np") as handle:
             metadata = handle.metadata() or {}
@@ -332,7 +406,7 @@ def _model_config(model):
         activation = model.activation
     config = {
         "estimator": type(model).__name__,
-        "params": _encode_params(model.get_params()),
+        "params": _encode_params(model),
         "layer_sizes": layer_sizes,
         "activation": activation,
         "n_iter": int(getattr(model, "n_iter_", 0)),
@@ -356,29 +430,109 @@ def _model_config(model):
     return config
 
 
-def _encode_params(params):
-    """Constructor parameters as JSON values.
+def _encode_params(model):
+    """Return the constructor parameters of ``model`` as JSON values.
 
-    NOTE: a RandomState given as random_state and a class_weight dict whose
-    keys are not strings cannot be written as JSON and are stored as None.
+    NOTE: a RandomState given as random_state is stored as None, with a
+    UserWarning, so a loaded model draws from a fresh random stream.
     """
+    estimator = type(model).__name__
     encoded = {}
-    for name, value in params.items():
-        if isinstance(value, tuple):
-            value = list(value)
-        try:
-            json.dumps(value)
-        except TypeError:
+    for name, value in model.get_params().items():
+        if isinstance(value, np.random.RandomState):
+            warnings.warn(
+                f"{estimator}: random_state is a RandomState, whose state cannot be "
+                "stored in a weights file, so the file records random_state=None. "
+                "Pass an int random_state to make refits of the loaded model "
+                "reproducible.",
+                UserWarning,
+                stacklevel=4,
+            )
             value = None
-        encoded[name] = value
+        encoded[name] = _encode_value(estimator, name, value)
     return encoded
 
 
+def _encode_value(estimator, name, value):
+    """Return ``value`` as JSON data, tagging objects and dicts."""
+    if isinstance(value, (_UpdateRule, _Schedule)):
+        return _encode_object(estimator, name, value)
+    if isinstance(value, dict):
+        items = [
+            [_encode_scalar(estimator, name, key), _encode_scalar(estimator, name, v)]
+            for key, v in value.items()
+        ]
+        return {_TAG: "dict", "items": items}
+    if isinstance(value, (list, tuple)):
+        return [_encode_scalar(estimator, name, item) for item in value]
+    return _encode_scalar(estimator, name, value)
+
+
+def _encode_object(estimator, name, value):
+    """Return an optimizer or schedule object as its class name and arguments."""
+    cls = type(value)
+    if getattr(optimizers, cls.__name__, None) is not cls:
+        raise ValueError(
+            f"cannot save {estimator}: {name}={value!r} is an instance of "
+            f"{cls.__module__}.{cls.__qualname__}, and only the classes of "
+            "fastml.optimizers can be rebuilt from a file."
+        )
+    arguments = [
+        parameter
+        for parameter in inspect.signature(cls.__init__).parameters
+        if parameter != "self"
+    ]
+    return {
+        _TAG: "object",
+        "class": cls.__name__,
+        "params": {
+            argument: _encode_scalar(estimator, name, getattr(value, argument))
+            for argument in arguments
+        },
+    }
+
+
+def _encode_scalar(estimator, name, value):
+    """Return a JSON scalar (None, bool, int, float or str) for ``value``."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, (bool, numbers.Integral, float, str)):
+        return value
+    raise ValueError(
+        f"cannot save {estimator}: parameter {name} contains {value!r} of type "
+        f"{type(value).__name__}, which the file's JSON metadata cannot store. "
+        "Use None, bools, numbers, strings, or lists and dicts of them."
+    )
+
+
 def _decode_params(params):
-    decoded = dict(params)
+    decoded = {name: _decode_value(value) for name, value in params.items()}
     if isinstance(decoded.get("hidden_layer_sizes"), list):
         decoded["hidden_layer_sizes"] = tuple(decoded["hidden_layer_sizes"])
     return decoded
+
+
+def _decode_value(value):
+    """Rebuild a parameter from its JSON form; the inverse of _encode_value."""
+    if not isinstance(value, dict):
+        return value
+    kind = value.get(_TAG)
+    if kind == "dict":
+        return {key: item for key, item in value["items"]}
+    if kind == "object":
+        cls = getattr(optimizers, value["class"], None)
+        if not (isinstance(cls, type) and issubclass(cls, (_UpdateRule, _Schedule))):
+            raise ValueError(
+                f"{value['class']!r} is not an optimizer or schedule class of "
+                "fastml.optimizers"
+            )
+        return cls(**value["params"])
+    if kind is None:
+        # Version 1 wrote dicts as plain JSON objects, with string keys.
+        return dict(value)
+    raise ValueError(
+        f"invalid tagged value {kind!r} in the parameters; expected 'dict' or 'object'"
+    )
 
 
 def _restore_targets(model, config):
@@ -395,17 +549,105 @@ def _restore_targets(model, config):
 
 
 def _config_problems(model, metadata):
-    """Architecture differences recorded in the file's metadata."""
+    """Estimator and architecture differences recorded in the file's metadata."""
     if metadata.get("format") != FORMAT or "config" not in metadata:
         return []
     try:
         config = json.loads(metadata["config"])
     except ValueError:
         return ["the file's fastml metadata is not valid JSON"]
+    problems = []
+    estimator = config.get("estimator")
+    if estimator is not None and estimator != type(model).__name__:
+        problems.append(
+            f"the file holds a {estimator} and the model is a {type(model).__name__}"
+        )
     activation = config.get("activation")
     if activation is not None and activation != getattr(model, "activation", None):
-        return [
+        problems.append(
             f"the file's activation is {activation!r} and the model's "
-            f"{model.activation!r}"
-        ]
-    return []
+            f"{getattr(model, 'activation', None)!r}"
+        )
+    return problems
+
+
+def _layer_sizes(sizes):
+    """Return the metadata's layer sizes as a tuple of at least two ints >= 1."""
+    valid = (
+        isinstance(sizes, list)
+        and len(sizes) >= 2
+        and all(
+            isinstance(size, int) and not isinstance(size, bool) and size >= 1
+            for size in sizes
+        )
+    )
+    if not valid:
+        raise ValueError(
+            f"layer_sizes must be a list of at least two ints >= 1; got {sizes!r}"
+        )
+    return tuple(sizes)
+
+
+def _check_architecture(model, config, layer_sizes):
+    """Check the parameters, classes and layer sizes of a rebuilt model.
+
+    Raises ValueError (InvalidParameterError for a parameter) on the first
+    inconsistency, so that a loaded model can predict and train again.
+    """
+    name = type(model).__name__
+    hidden = model._validate_params()
+    if _is_linear(model):
+        if len(layer_sizes) != 2:
+            raise ValueError(
+                f"layer_sizes {list(layer_sizes)} describe {len(layer_sizes) - 1} "
+                f"layers, but {name} has exactly one"
+            )
+    else:
+        if tuple(layer_sizes[1:-1]) != hidden:
+            raise ValueError(
+                f"layer_sizes {list(layer_sizes)} do not match "
+                f"hidden_layer_sizes={model.hidden_layer_sizes!r}"
+            )
+        if config.get("activation") != model.activation:
+            raise ValueError(
+                f"activation {config.get('activation')!r} does not match the "
+                f"parameter activation={model.activation!r}"
+            )
+    n_outputs = layer_sizes[-1]
+    expected = _expected_outputs(model, config)
+    if n_outputs != expected:
+        raise ValueError(
+            f"the output layer has {n_outputs} units, but "
+            f"{_targets_text(model, config)} need {expected}"
+        )
+
+
+def _expected_outputs(model, config):
+    """Return the number of output units that the model's targets need."""
+    if not hasattr(model, "classes_"):
+        n_outputs = int(config["n_outputs"])
+        if model._y_ndim not in (1, 2) or (model._y_ndim == 1 and n_outputs != 1):
+            raise ValueError(
+                f"y_ndim={model._y_ndim} and n_outputs={n_outputs} do not match; "
+                "1-D targets have one output and 2-D targets any number"
+            )
+        return n_outputs
+    classes = model.classes_
+    if classes.ndim != 1 or not np.array_equal(np.unique(classes), classes):
+        raise ValueError(
+            "classes must be a sorted list of distinct labels; got "
+            f"{classes.tolist()!r}"
+        )
+    if getattr(model, "multilabel_", False):
+        return len(classes)
+    if len(classes) < 2:
+        raise ValueError(
+            f"a classifier needs at least two classes; got {classes.tolist()!r}"
+        )
+    return 1 if len(classes) == 2 else len(classes)
+
+
+def _targets_text(model, config):
+    if hasattr(model, "classes_"):
+        return f"the classes {model.classes_.tolist()!r}"
+    return f"n_outputs={config['n_outputs']}"
