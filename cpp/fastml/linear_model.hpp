@@ -16,6 +16,7 @@
 #include <omp.h>
 #endif
 
+#include "block_products.hpp"
 #include "common.hpp"
 #include "losses.hpp"
 
@@ -80,10 +81,17 @@ public:
         }
         partial_losses_.resize(std::max<Index>(n_chunks, 1));
         const int threads = resolve_thread_count(n_threads);
+        // One set of block buffers per thread, kept between calls so that a
+        // mini-batch step allocates nothing.
+        while (Index(buffers_.size()) < threads) buffers_.emplace_back(n_outputs_, n_features_);
 
 #pragma omp parallel num_threads(threads) if (n_chunks > 1)
         {
-            BlockBuffers buffers(n_outputs_, n_features_);
+#ifdef _OPENMP
+            BlockBuffers& buffers = buffers_[std::size_t(omp_get_thread_num())];
+#else
+            BlockBuffers& buffers = buffers_[0];
+#endif
 #pragma omp for schedule(static)
             for (Index chunk = 0; chunk < n_chunks; ++chunk) {
                 partial_losses_[chunk] = accumulate_chunk(params, rows, chunk, buffers);
@@ -109,8 +117,7 @@ public:
         for (Index chunk = 0; chunk < n_chunks; ++chunk) {
             const Index begin = chunk * kChunkRows;
             const Index end = std::min(n_rows, begin + kChunkRows);
-            Eigen::Map<RowMatrix<T>> Z(logits + begin * n_outputs_, end - begin, n_outputs_);
-            compute_logits(params, X + begin * n_features_, end - begin, Z);
+            compute_logits(params, X + begin * n_features_, end - begin, logits + begin * n_outputs_);
         }
     }
 
@@ -123,13 +130,32 @@ private:
         RowMatrix<T> block_grad;
     };
 
-    template <typename Destination>
-    void compute_logits(const T* params, const T* X, Index n_rows, Destination&& Z) const {
-        Eigen::Map<const RowMatrix<T>> W(params, n_outputs_, n_features_);
-        Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>> b(params + n_coef(), n_outputs_);
+    // Writes the row-major (n_rows x n_outputs) logits of n_rows rows of X.
+    // One output is a matrix-vector product, which Eigen's GEMV does without
+    // copying X; for several outputs block_logits avoids Eigen's GEMM packing.
+    void compute_logits(const T* params, const T* X, Index n_rows, T* Z) const {
+        if (n_outputs_ > 1) {
+            block_logits(X, n_rows, n_features_, params, params + n_coef(), n_outputs_, Z);
+            return;
+        }
+        Eigen::Map<const Vector<T>> w(params, n_features_);
         Eigen::Map<const RowMatrix<T>> Xb(X, n_rows, n_features_);
-        Z.noalias() = Xb * W.transpose();
-        Z.rowwise() += b;
+        Eigen::Map<Vector<T>> z(Z, n_rows);
+        z.noalias() = Xb * w;
+        z.array() += params[n_features_];
+    }
+
+    // Writes dZ^T X for the row-major (n_rows x n_outputs) logit gradients dZ
+    // into `block_grad`.
+    void compute_block_gradient(const T* dZ, const T* X, Index n_rows, RowMatrix<T>& block_grad) const {
+        Eigen::Map<const RowMatrix<T>> Xb(X, n_rows, n_features_);
+        if (n_outputs_ == 1) {
+            Eigen::Map<const Vector<T>> dz(dZ, n_rows);
+            block_grad.row(0).noalias() = dz.transpose() * Xb;
+            return;
+        }
+        block_grad.setZero();
+        block_gradient(dZ, n_rows, n_outputs_, X, n_features_, block_grad.data());
     }
 
     // Replaces the logits of `n` rows by the gradient of each row's loss and
@@ -163,7 +189,8 @@ private:
         for (Index begin = chunk_begin; begin < chunk_end; begin += kBlockRows) {
             const Index n = std::min(kBlockRows, chunk_end - begin);
             auto Z = buffers.logits.topRows(n);
-            compute_logits(params, rows.X + begin * n_features_, n, Z);
+            const T* Xb = rows.X + begin * n_features_;
+            compute_logits(params, Xb, n, Z.data());
             apply_loss(rows, begin, n, Z.data(), buffers.losses.data());
 
             auto losses = buffers.losses.head(n);
@@ -175,8 +202,7 @@ private:
                 loss_sum += losses.template cast<double>().sum();
             }
 
-            Eigen::Map<const RowMatrix<T>> Xb(rows.X + begin * n_features_, n, n_features_);
-            buffers.block_grad.noalias() = Z.transpose() * Xb;
+            compute_block_gradient(Z.data(), Xb, n, buffers.block_grad);
             Eigen::Map<RowMatrix<double>> coef_grad(partial.data(), n_outputs_, n_features_);
             coef_grad += buffers.block_grad.template cast<double>();
             partial.tail(n_outputs_) += Z.colwise().sum().template cast<double>();
@@ -188,6 +214,7 @@ private:
     LinearLoss loss_;
     RowMatrix<double> partial_grads_;
     std::vector<double> partial_losses_;
+    std::vector<BlockBuffers> buffers_;
 };
 
 }  // namespace fastml
