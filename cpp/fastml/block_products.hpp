@@ -25,6 +25,20 @@ namespace detail {
 template <typename T>
 using PacketOf = typename Eigen::internal::packet_traits<T>::type;
 
+// Cache lines of the next block of rows, requested a few at a time while the
+// current block is multiplied, so that memory reads overlap with arithmetic.
+struct PrefetchCursor {
+    const char* next = nullptr;
+    const char* end = nullptr;
+
+    void step() {
+        if (next < end) {
+            __builtin_prefetch(next, 0, 2);
+            next += 64;
+        }
+    }
+};
+
 template <typename T>
 constexpr Index packet_size() {
     return Eigen::internal::packet_traits<T>::size;
@@ -71,7 +85,8 @@ void logits_rows(const T* X, const T* W, Index d, Index k, T* Z) {
 // G[j][f..] += sum_r dZ[r][j] * X[r][f..] for J outputs and F packets of
 // columns starting at column f0, accumulated in registers over all n rows.
 template <typename T, int J, int F>
-void gradient_strip(const T* dZ, Index k, const T* X, Index n, Index d, Index f0, T* G) {
+void gradient_strip(const T* dZ, Index k, const T* X, Index n, Index d, Index f0, T* G,
+                    PrefetchCursor& prefetch) {
     using Packet = PacketOf<T>;
     using Eigen::internal::pmadd;
     using Eigen::internal::ploadu;
@@ -81,6 +96,7 @@ void gradient_strip(const T* dZ, Index k, const T* X, Index n, Index d, Index f0
         for (int q = 0; q < F; ++q) acc[j][q] = ploadu<Packet>(G + j * d + f0 + q * P);
     }
     for (Index r = 0; r < n; ++r) {
+        prefetch.step();
         Packet x[F];
         for (int q = 0; q < F; ++q) x[q] = ploadu<Packet>(X + r * d + f0 + q * P);
         for (int j = 0; j < J; ++j) {
@@ -95,12 +111,13 @@ void gradient_strip(const T* dZ, Index k, const T* X, Index n, Index d, Index f0
 
 // G[j][f] += sum_r dZ[r][j] * X[r][f] for J outputs over all columns.
 template <typename T, int J>
-void gradient_outputs(const T* dZ, Index k, const T* X, Index n, Index d, T* G) {
+void gradient_outputs(const T* dZ, Index k, const T* X, Index n, Index d, T* G,
+                      PrefetchCursor& prefetch) {
     constexpr Index P = packet_size<T>();
     constexpr int F = J >= 4 ? 4 : 4 / J * 2;  // fewer outputs leave registers for wider strips
     Index f = 0;
-    for (; f + F * P <= d; f += F * P) gradient_strip<T, J, F>(dZ, k, X, n, d, f, G);
-    for (; f + P <= d; f += P) gradient_strip<T, J, 1>(dZ, k, X, n, d, f, G);
+    for (; f + F * P <= d; f += F * P) gradient_strip<T, J, F>(dZ, k, X, n, d, f, G, prefetch);
+    for (; f + P <= d; f += P) gradient_strip<T, J, 1>(dZ, k, X, n, d, f, G, prefetch);
     for (; f < d; ++f) {
         for (int j = 0; j < J; ++j) {
             T total = G[j * d + f];
@@ -125,13 +142,20 @@ void block_logits(const T* X, Index n, Index d, const T* W, const T* b, Index k,
 }
 
 // Adds dZ^T X to G: dZ is row-major n x k, X row-major n x d, G row-major
-// k x d.
+// k x d. The `prefetch_count` values from `prefetch` on (the next block of
+// X, or null) are loaded into the cache along the way.
 template <typename T>
-void block_gradient(const T* dZ, Index n, Index k, const T* X, Index d, T* G) {
+void block_gradient(const T* dZ, Index n, Index k, const T* X, Index d, T* G,
+                    const T* prefetch = nullptr, Index prefetch_count = 0) {
+    detail::PrefetchCursor cursor;
+    if (prefetch != nullptr) {
+        cursor.next = reinterpret_cast<const char*>(prefetch);
+        cursor.end = reinterpret_cast<const char*>(prefetch + prefetch_count);
+    }
     Index j = 0;
-    for (; j + 4 <= k; j += 4) detail::gradient_outputs<T, 4>(dZ + j, k, X, n, d, G + j * d);
-    for (; j + 2 <= k; j += 2) detail::gradient_outputs<T, 2>(dZ + j, k, X, n, d, G + j * d);
-    for (; j < k; ++j) detail::gradient_outputs<T, 1>(dZ + j, k, X, n, d, G + j * d);
+    for (; j + 4 <= k; j += 4) detail::gradient_outputs<T, 4>(dZ + j, k, X, n, d, G + j * d, cursor);
+    for (; j + 2 <= k; j += 2) detail::gradient_outputs<T, 2>(dZ + j, k, X, n, d, G + j * d, cursor);
+    for (; j < k; ++j) detail::gradient_outputs<T, 1>(dZ + j, k, X, n, d, G + j * d, cursor);
 }
 
 }  // namespace fastml

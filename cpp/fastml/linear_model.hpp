@@ -147,7 +147,8 @@ private:
 
     // Writes dZ^T X for the row-major (n_rows x n_outputs) logit gradients dZ
     // into `block_grad`.
-    void compute_block_gradient(const T* dZ, const T* X, Index n_rows, RowMatrix<T>& block_grad) const {
+    void compute_block_gradient(const T* dZ, const T* X, Index n_rows, RowMatrix<T>& block_grad,
+                                const T* next_X, Index next_rows) const {
         Eigen::Map<const RowMatrix<T>> Xb(X, n_rows, n_features_);
         if (n_outputs_ == 1) {
             Eigen::Map<const Vector<T>> dz(dZ, n_rows);
@@ -155,7 +156,8 @@ private:
             return;
         }
         block_grad.setZero();
-        block_gradient(dZ, n_rows, n_outputs_, X, n_features_, block_grad.data());
+        block_gradient(dZ, n_rows, n_outputs_, X, n_features_, block_grad.data(), next_X,
+                       next_rows * n_features_);
     }
 
     // Replaces the logits of `n` rows by the gradient of each row's loss and
@@ -186,8 +188,9 @@ private:
         partial.setZero();
         double loss_sum = 0;
 
-        for (Index begin = chunk_begin; begin < chunk_end; begin += kBlockRows) {
-            const Index n = std::min(kBlockRows, chunk_end - begin);
+        const Index rows_per_block = block_rows(n_features_ * Index(sizeof(T)));
+        for (Index begin = chunk_begin; begin < chunk_end; begin += rows_per_block) {
+            const Index n = std::min(rows_per_block, chunk_end - begin);
             auto Z = buffers.logits.topRows(n);
             const T* Xb = rows.X + begin * n_features_;
             compute_logits(params, Xb, n, Z.data());
@@ -202,7 +205,8 @@ private:
                 loss_sum += losses.template cast<double>().sum();
             }
 
-            compute_block_gradient(Z.data(), Xb, n, buffers.block_grad);
+            const Index next_rows = std::min(rows_per_block, chunk_end - (begin + n));
+            compute_block_gradient(Z.data(), Xb, n, buffers.block_grad, Xb + n * n_features_, next_rows);
             Eigen::Map<RowMatrix<double>> coef_grad(partial.data(), n_outputs_, n_features_);
             coef_grad += buffers.block_grad.template cast<double>();
             partial.tail(n_outputs_) += Z.colwise().sum().template cast<double>();
