@@ -98,7 +98,9 @@ public:
             }
         }
 
-        Vector<double> total = partial_grads_.row(0).transpose();
+        // A member, so that a mini-batch step allocates nothing.
+        Vector<double>& total = total_grad_;
+        total = partial_grads_.row(0).transpose();
         double loss_sum = partial_losses_[0];
         for (Index chunk = 1; chunk < n_chunks; ++chunk) {
             total += partial_grads_.row(chunk).transpose();
@@ -219,6 +221,7 @@ private:
     RowMatrix<double> partial_grads_;
     std::vector<double> partial_losses_;
     std::vector<BlockBuffers> buffers_;
+    Vector<double> total_grad_;
 };
 
 }  // namespace fastml
