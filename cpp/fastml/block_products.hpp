@@ -114,7 +114,8 @@ template <typename T, int J>
 void gradient_outputs(const T* dZ, Index k, const T* X, Index n, Index d, T* G,
                       PrefetchCursor& prefetch) {
     constexpr Index P = packet_size<T>();
-    constexpr int F = J >= 4 ? 4 : 4 / J * 2;  // fewer outputs leave registers for wider strips
+    // Fewer outputs leave registers for wider strips of columns.
+    constexpr int F = J == 1 ? 8 : (J <= 4 ? 4 : 2);
     Index f = 0;
     for (; f + F * P <= d; f += F * P) gradient_strip<T, J, F>(dZ, k, X, n, d, f, G, prefetch);
     for (; f + P <= d; f += P) gradient_strip<T, J, 1>(dZ, k, X, n, d, f, G, prefetch);
@@ -123,6 +124,38 @@ void gradient_outputs(const T* dZ, Index k, const T* X, Index n, Index d, T* G,
             T total = G[j * d + f];
             for (Index r = 0; r < n; ++r) total += dZ[r * k + j] * X[r * d + f];
             G[j * d + f] = total;
+        }
+    }
+}
+
+// Outputs handled in one sweep over the block. Each output of a sweep keeps
+// F = 2 packets of accumulators in registers, and every sweep reads the block
+// of X again from the L2 cache, so with 32 vector registers up to 12 outputs
+// share one sweep (24 accumulators).
+constexpr int kMaxSweepOutputs = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS >= 32 ? 12 : 6;
+
+// gradient_outputs for a run-time count of 1 to kMaxSweepOutputs outputs.
+template <typename T>
+void gradient_sweep(const T* dZ, Index k, const T* X, Index n, Index d, T* G, Index outputs,
+                    PrefetchCursor& prefetch) {
+    switch (outputs) {
+        case 1: return gradient_outputs<T, 1>(dZ, k, X, n, d, G, prefetch);
+        case 2: return gradient_outputs<T, 2>(dZ, k, X, n, d, G, prefetch);
+        case 3: return gradient_outputs<T, 3>(dZ, k, X, n, d, G, prefetch);
+        case 4: return gradient_outputs<T, 4>(dZ, k, X, n, d, G, prefetch);
+        case 5: return gradient_outputs<T, 5>(dZ, k, X, n, d, G, prefetch);
+        case 6: return gradient_outputs<T, 6>(dZ, k, X, n, d, G, prefetch);
+        default: break;
+    }
+    if constexpr (kMaxSweepOutputs > 6) {
+        switch (outputs) {
+            case 7: return gradient_outputs<T, 7>(dZ, k, X, n, d, G, prefetch);
+            case 8: return gradient_outputs<T, 8>(dZ, k, X, n, d, G, prefetch);
+            case 9: return gradient_outputs<T, 9>(dZ, k, X, n, d, G, prefetch);
+            case 10: return gradient_outputs<T, 10>(dZ, k, X, n, d, G, prefetch);
+            case 11: return gradient_outputs<T, 11>(dZ, k, X, n, d, G, prefetch);
+            case 12: return gradient_outputs<T, 12>(dZ, k, X, n, d, G, prefetch);
+            default: break;
         }
     }
 }
@@ -152,10 +185,15 @@ void block_gradient(const T* dZ, Index n, Index k, const T* X, Index d, T* G,
         cursor.next = reinterpret_cast<const char*>(prefetch);
         cursor.end = reinterpret_cast<const char*>(prefetch + prefetch_count);
     }
+    // Sweeps of kMaxSweepOutputs outputs, the rest split evenly, so that 14
+    // outputs become two sweeps of 7 rather than 12 and 2.
+    const Index sweeps = (k + detail::kMaxSweepOutputs - 1) / detail::kMaxSweepOutputs;
     Index j = 0;
-    for (; j + 4 <= k; j += 4) detail::gradient_outputs<T, 4>(dZ + j, k, X, n, d, G + j * d, cursor);
-    for (; j + 2 <= k; j += 2) detail::gradient_outputs<T, 2>(dZ + j, k, X, n, d, G + j * d, cursor);
-    for (; j < k; ++j) detail::gradient_outputs<T, 1>(dZ + j, k, X, n, d, G + j * d, cursor);
+    for (Index sweep = 0; sweep < sweeps; ++sweep) {
+        const Index outputs = (k - j) / (sweeps - sweep);
+        detail::gradient_sweep(dZ + j, k, X, n, d, G + j * d, outputs, cursor);
+        j += outputs;
+    }
 }
 
 }  // namespace fastml

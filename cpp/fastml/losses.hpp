@@ -101,7 +101,11 @@ bool softmax_cross_entropy_finite(const T* logits, const std::int64_t* targets, 
         target_logit[i] = z(i, targets[i]);
     }
     Eigen::Map<RowArray<T>> g(grad, n, k);
-    g = (z.colwise() - max).exp();
+    g = z.colwise() - max;
+    // exp over a flat 1-D view: Eigen 3.4 evaluates exp of a row-major
+    // broadcast expression one scalar at a time.
+    Eigen::Map<ArrayX<T>> flat(grad, n * k);
+    flat = flat.exp();
     total = g.rowwise().sum();
     if (loss != nullptr) Eigen::Map<ArrayX<T>>(loss, n) = max + total.log() - target_logit;
     g.colwise() /= total;
