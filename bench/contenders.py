@@ -50,10 +50,47 @@ def n_outputs(y):
     return 1 if k == 2 else k
 
 
+# Memory of the last warm-up run, filled by timed_runs: the growth of the
+# resident set and the peak of the allocations that tracemalloc sees.
+MEMORY = {}
+
+
+def memory_status():
+    """(current, peak) resident set size in bytes, from /proc/self/status."""
+    values = {}
+    with open("/proc/self/status") as status:
+        for line in status:
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                values[key] = int(rest.split()[0]) * 1024
+    return values.get("VmRSS", 0), values.get("VmHWM", 0)
+
+
+def reset_peak_memory():
+    """Reset the peak resident set size (Linux 4.0 and later); False if not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+        return True
+    except OSError:
+        return False
+
+
 def timed_runs(run_once, settings):
     """Call ``run_once()`` once to warm up, then ``settings.repeats`` times; each
-    call returns its own seconds per epoch."""
+    call returns its own seconds per epoch. The warm-up run also measures the
+    memory of training into MEMORY, so that tracing slows no timed run."""
+    import tracemalloc
+
+    rss_before, _ = memory_status()
+    peak_reset = reset_peak_memory()
+    tracemalloc.start()
     run_once()
+    _, traced_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    _, rss_peak = memory_status()
+    MEMORY["rss_growth_bytes"] = int(rss_peak - rss_before) if peak_reset else None
+    MEMORY["traced_peak_bytes"] = int(traced_peak)
     return [run_once() for _ in range(settings.repeats)]
 
 

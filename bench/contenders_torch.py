@@ -61,7 +61,7 @@ def torch_step(model, opt, loss_fn, Xb, yb):
         return loss
 
     loss = opt.step(closure)
-    value = float(loss)
+    value = float(loss.detach())
     if not isinstance(opt, torch.optim.LBFGS):
         value += 0.5 * ALPHA * float(model.weight.detach().double().square().sum())
     return value

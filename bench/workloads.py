@@ -76,7 +76,8 @@ def training_cost(X, y, coef, intercept, alpha=ALPHA):
 
 def accuracy(X, y, coef, intercept):
     """Training accuracy of a linear model with the layout of training_cost."""
-    logits = X.astype(np.float64) @ np.asarray(coef, np.float64).T + intercept
+    # In X's dtype, so that scoring a float32 X does not copy it to float64.
+    logits = X @ np.asarray(coef, X.dtype).T + np.asarray(intercept, X.dtype)
     if logits.shape[1] == 1:
         predicted = (logits[:, 0] > 0).astype(np.int64)
     else:
