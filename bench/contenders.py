@@ -142,6 +142,8 @@ def fastml_split(trainer, X, y):
 
 def run_fastml(X, y, settings, batch, optimizer, learning_rates):
     """fastml's C++ trainer, called directly (no input validation in the clock)."""
+    import fastml  # noqa: F401  (imported here, so its import is not counted as fit memory)
+
     targets = y.astype(X.dtype) if n_outputs(y) == 1 else y
     batch_size = 0 if batch is None else batch
     steps = settings.full_steps if batch is None else 1

@@ -92,7 +92,10 @@ public:
 #else
             BlockBuffers& buffers = buffers_[0];
 #endif
-#pragma omp for schedule(static)
+            // Chunks are handed out one at a time, so a thread that shares its
+            // core with another process does not hold up the pass. Which thread
+            // computes a chunk does not change its partial sums.
+#pragma omp for schedule(dynamic, 1)
             for (Index chunk = 0; chunk < n_chunks; ++chunk) {
                 partial_losses_[chunk] = accumulate_chunk(params, rows, chunk, buffers);
             }
