@@ -1,7 +1,8 @@
 """Compare fastml with scikit-learn, PyTorch and NumPy on the same problems.
 
 Usage:
-    python bench/compare.py [--quick] [--json PATH] [--threads N] [--workloads W1,W2,...]
+    python bench/compare.py [--quick] [--json PATH] [--threads N]
+                            [--workloads W1,W2,...]
 
 Each contender runs in its own subprocess, so that its peak memory can be
 measured and no thread pool or cache carries over. Every subprocess gets the
@@ -18,6 +19,8 @@ Times are wall-clock seconds of training only: data generation, scoring and
 fastml's input validation (the C++ trainer is called directly) are outside
 the clock. Costs are the mean training cross-entropy plus ALPHA/2 * ||W||^2.
 """
+
+# ruff: noqa: T201  (a command-line script: printing its report is its job)
 
 import argparse
 import json
@@ -40,21 +43,81 @@ ALL_WORKLOADS = ["W1", "W2", "W3", "R1-digits", "R1-breast_cancer"]
 # Contender name -> (module, function, keyword arguments, epoch kind).
 LINEAR_CONTENDERS = {
     "sklearn lbfgs": ("contenders", "run_sklearn_lbfgs", {}, "lbfgs iteration"),
-    "fastml full adam": ("contenders", "run_fastml", dict(batch=None, optimizer="adam", learning_rates=[0.1, 0.01]), "full-batch step"),
-    "fastml full adam 1 thread": ("contenders", "run_fastml", dict(batch=None, optimizer="adam", learning_rates=[0.1]), "full-batch step"),
-    "fastml full lbfgs": ("contenders", "run_fastml", dict(batch=None, optimizer="lbfgs", learning_rates=[1.0]), "full-batch step"),
-    "fastml mb128 adam": ("contenders", "run_fastml", dict(batch=128, optimizer="adam", learning_rates=[1e-3]), "mini-batch-128 epoch"),
-    "fastml mb128 sgd": ("contenders", "run_fastml", dict(batch=128, optimizer="sgd", learning_rates=[0.1]), "mini-batch-128 epoch"),
-    "torch full": ("contenders_torch", "run_torch", dict(batch=None, attempts=[("adam", 0.1), ("adam", 0.01), ("lbfgs", 1.0)]), "full-batch step"),
-    "torch mb128": ("contenders_torch", "run_torch", dict(batch=128, attempts=[("adam", 1e-3), ("sgd", 0.1)]), "mini-batch-128 epoch"),
-    "sklearn SGDClassifier": ("contenders", "run_sklearn_sgd", {}, "SGD epoch (batch 1)"),
-    "numpy full": ("contenders", "run_numpy", dict(batch=None, learning_rates=[0.1, 0.01]), "full-batch step"),
-    "numpy mb128": ("contenders", "run_numpy", dict(batch=128, learning_rates=[1e-3]), "mini-batch-128 epoch"),
+    "fastml full adam": (
+        "contenders",
+        "run_fastml",
+        dict(batch=None, optimizer="adam", learning_rates=[0.1, 0.01]),
+        "full-batch step",
+    ),
+    "fastml full adam 1 thread": (
+        "contenders",
+        "run_fastml",
+        dict(batch=None, optimizer="adam", learning_rates=[0.1]),
+        "full-batch step",
+    ),
+    "fastml full lbfgs": (
+        "contenders",
+        "run_fastml",
+        dict(batch=None, optimizer="lbfgs", learning_rates=[1.0]),
+        "full-batch step",
+    ),
+    "fastml mb128 adam": (
+        "contenders",
+        "run_fastml",
+        dict(batch=128, optimizer="adam", learning_rates=[1e-3]),
+        "mini-batch-128 epoch",
+    ),
+    "fastml mb128 sgd": (
+        "contenders",
+        "run_fastml",
+        dict(batch=128, optimizer="sgd", learning_rates=[0.1]),
+        "mini-batch-128 epoch",
+    ),
+    "torch full": (
+        "contenders_torch",
+        "run_torch",
+        dict(batch=None, attempts=[("adam", 0.1), ("adam", 0.01), ("lbfgs", 1.0)]),
+        "full-batch step",
+    ),
+    "torch mb128": (
+        "contenders_torch",
+        "run_torch",
+        dict(batch=128, attempts=[("adam", 1e-3), ("sgd", 0.1)]),
+        "mini-batch-128 epoch",
+    ),
+    "sklearn SGDClassifier": (
+        "contenders",
+        "run_sklearn_sgd",
+        {},
+        "SGD epoch (batch 1)",
+    ),
+    "numpy full": (
+        "contenders",
+        "run_numpy",
+        dict(batch=None, learning_rates=[0.1, 0.01]),
+        "full-batch step",
+    ),
+    "numpy mb128": (
+        "contenders",
+        "run_numpy",
+        dict(batch=128, learning_rates=[1e-3]),
+        "mini-batch-128 epoch",
+    ),
 }
 MLP_CONTENDERS = {
-    "fastml MLPClassifier": ("contenders_torch", "run_fastml_mlp", {}, "mini-batch-128 epoch"),
+    "fastml MLPClassifier": (
+        "contenders_torch",
+        "run_fastml_mlp",
+        {},
+        "mini-batch-128 epoch",
+    ),
     "torch MLP": ("contenders_torch", "run_torch_mlp", {}, "mini-batch-128 epoch"),
-    "sklearn MLPClassifier": ("contenders_torch", "run_sklearn_mlp", {}, "mini-batch-128 epoch"),
+    "sklearn MLPClassifier": (
+        "contenders_torch",
+        "run_sklearn_mlp",
+        {},
+        "mini-batch-128 epoch",
+    ),
 }
 SINGLE_THREAD = {"fastml full adam 1 thread"}
 ONLY_SYNTHETIC = {"fastml full adam 1 thread"}
@@ -102,15 +165,19 @@ def measure_limits(args):
     size = 2048
     A = np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)
     gemm = timed(lambda: A @ A, 5)
-    print(json.dumps({
-        "stream_bytes_per_second": X.nbytes / stream,
-        "gemm_flop_per_second": 2.0 * size**3 / gemm,
-        "n_samples": X.shape[0],
-        "n_features": X.shape[1],
-        "n_classes": int(y.max()) + 1,
-        "x_bytes": int(X.nbytes),
-        "threadpools": threadpool_summary(),
-    }))
+    print(
+        json.dumps(
+            {
+                "stream_bytes_per_second": X.nbytes / stream,
+                "gemm_flop_per_second": 2.0 * size**3 / gemm,
+                "n_samples": X.shape[0],
+                "n_features": X.shape[1],
+                "n_classes": int(y.max()) + 1,
+                "x_bytes": int(X.nbytes),
+                "threadpools": threadpool_summary(),
+            }
+        )
+    )
 
 
 def timed(function, repeats):
@@ -126,7 +193,10 @@ def threadpool_summary():
     from threadpoolctl import threadpool_info
 
     return [
-        {key: pool.get(key) for key in ("internal_api", "architecture", "num_threads", "version")}
+        {
+            key: pool.get(key)
+            for key in ("internal_api", "architecture", "num_threads", "version")
+        }
         for pool in threadpool_info()
     ]
 
@@ -142,22 +212,45 @@ def worker_environment(threads):
 
 
 def call_worker(args, workload, contender=None, target=None):
-    command = [sys.executable, __file__, "--threads", str(args.threads), "--repeats", str(args.repeats),
-               "--cap-seconds", str(args.cap_seconds), "--workload", workload]
+    command = [
+        sys.executable,
+        __file__,
+        "--threads",
+        str(args.threads),
+        "--repeats",
+        str(args.repeats),
+        "--cap-seconds",
+        str(args.cap_seconds),
+        "--workload",
+        workload,
+    ]
     command += ["--worker", contender] if contender else ["--limits"]
     if args.quick:
         command.append("--quick")
     if target is not None:
         command += ["--target", repr(target)]
-    completed = subprocess.run(command, capture_output=True, text=True, env=worker_environment(args.threads),
-                               timeout=args.worker_timeout)
+    completed = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        env=worker_environment(args.threads),
+        timeout=args.worker_timeout,
+    )
     if completed.returncode != 0:
-        return {"error": completed.stderr.strip().splitlines()[-1] if completed.stderr.strip() else "failed"}
+        return {
+            "error": completed.stderr.strip().splitlines()[-1]
+            if completed.stderr.strip()
+            else "failed"
+        }
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
 def run_all(args):
-    results = {"machine": machine_summary(), "settings": vars(args).copy(), "workloads": {}}
+    results = {
+        "machine": machine_summary(),
+        "settings": vars(args).copy(),
+        "workloads": {},
+    }
     for workload in args.workloads:
         limits_before = call_worker(args, workload)
         entry = {}
@@ -194,7 +287,14 @@ def machine_summary():
     import sklearn
     import torch
 
-    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "")
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in open("/proc/cpuinfo")
+            if line.startswith("model name")
+        ),
+        "",
+    )
     return {
         "cpu": model,
         "cores": os.cpu_count(),
@@ -207,15 +307,39 @@ def machine_summary():
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a tenth of the rows of W1-W3 and a 5 s cap per run")
-    parser.add_argument("--json", type=Path, help="write every measurement to this JSON file")
-    parser.add_argument("--threads", type=int, default=2, help="threads for every contender (default 2)")
-    parser.add_argument("--repeats", type=int, default=5, help="timed runs per measurement (default 5)")
-    parser.add_argument("--cap-seconds", type=float, default=None,
-                        help="training time after which a run gives up on the target (default 30, quick 5)")
-    parser.add_argument("--workloads", type=lambda text: text.split(","), default=ALL_WORKLOADS,
-                        help="comma-separated subset of " + ",".join(ALL_WORKLOADS))
-    parser.add_argument("--worker-timeout", type=float, default=900, help="seconds before a contender is stopped")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a tenth of the rows of W1-W3 and a 5 s cap per run",
+    )
+    parser.add_argument(
+        "--json", type=Path, help="write every measurement to this JSON file"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=2, help="threads for every contender (default 2)"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="timed runs per measurement (default 5)"
+    )
+    parser.add_argument(
+        "--cap-seconds",
+        type=float,
+        default=None,
+        help="seconds of training after which a run gives up on the target "
+        "(default 30, quick 5)",
+    )
+    parser.add_argument(
+        "--workloads",
+        type=lambda text: text.split(","),
+        default=ALL_WORKLOADS,
+        help="comma-separated subset of " + ",".join(ALL_WORKLOADS),
+    )
+    parser.add_argument(
+        "--worker-timeout",
+        type=float,
+        default=900,
+        help="seconds before a contender is stopped",
+    )
     parser.add_argument("--workload", help=argparse.SUPPRESS)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--limits", action="store_true", help=argparse.SUPPRESS)
@@ -225,7 +349,9 @@ def parse_args(argv=None):
         args.cap_seconds = 5.0 if args.quick else 30.0
     unknown = [w for w in args.workloads if w not in ALL_WORKLOADS]
     if unknown:
-        parser.error(f"unknown workloads {unknown}; expected a subset of {ALL_WORKLOADS}")
+        parser.error(
+            f"unknown workloads {unknown}; expected a subset of {ALL_WORKLOADS}"
+        )
     return args
 
 

@@ -51,7 +51,7 @@ def n_outputs(y):
 
 
 # Memory of the last warm-up run, filled by timed_runs: the growth of the
-# resident set and the peak of the allocations that tracemalloc sees.
+# resident set and the peak of the allocations that tracemalloc records.
 MEMORY = {}
 
 
@@ -119,7 +119,9 @@ def chase_target(settings, step, score):
 def fastml_trainer(X, y, optimizer):
     from fastml import _core
 
-    trainer_class = _core.LinearTrainer32 if X.dtype == np.float32 else _core.LinearTrainer64
+    trainer_class = (
+        _core.LinearTrainer32 if X.dtype == np.float32 else _core.LinearTrainer64
+    )
     k = n_outputs(y)
     return trainer_class(
         n_features=X.shape[1],
@@ -150,8 +152,16 @@ def run_fastml(X, y, settings, batch, optimizer, learning_rates):
 
     def fit(trainer, epochs, learning_rate, callback=None):
         return trainer.fit(
-            X, targets, None, batch_size, epochs, 0.0, 10**9, learning_rate,
-            settings.threads, callback,
+            X,
+            targets,
+            None,
+            batch_size,
+            epochs,
+            0.0,
+            10**9,
+            learning_rate,
+            settings.threads,
+            callback,
         )
 
     def epoch_once():
@@ -175,7 +185,9 @@ def fastml_chase(X, y, settings, fit, optimizer, learning_rates, batch):
 
         def on_epoch(epoch, loss, cost, trainer=trainer, clock=clock, state=state):
             if batch is not None:
-                cost = clock.exclude(lambda: training_cost(X, y, *fastml_split(trainer, X, y)))
+                cost = clock.exclude(
+                    lambda: training_cost(X, y, *fastml_split(trainer, X, y))
+                )
             # For full batches `cost` is the cost before this epoch's step.
             state["cost"] = cost
             if settings.target is not None and cost <= settings.target:
@@ -184,7 +196,9 @@ def fastml_chase(X, y, settings, fit, optimizer, learning_rates, batch):
             return clock.elapsed() < settings.cap_seconds
 
         fit(trainer, 10**6, learning_rate, on_epoch)
-        record_attempt(result, state["seconds"], state["cost"], f"{optimizer} lr={learning_rate}")
+        record_attempt(
+            result, state["seconds"], state["cost"], f"{optimizer} lr={learning_rate}"
+        )
         result["accuracy"] = accuracy(X, y, *fastml_split(trainer, X, y))
     return result
 
@@ -217,7 +231,9 @@ def numpy_gradient(X, y, W, b):
         loss = np.log(total[:, 0]) - Z[np.arange(n), y]
         G = E / total
         G[np.arange(n), y] -= 1
-    cost = float(loss.mean(dtype=np.float64)) + 0.5 * ALPHA * float(np.sum(W * W, dtype=np.float64))
+    cost = float(loss.mean(dtype=np.float64)) + 0.5 * ALPHA * float(
+        np.sum(W * W, dtype=np.float64)
+    )
     return cost, G.T @ X / n + ALPHA * W, G.mean(axis=0)
 
 
@@ -309,7 +325,10 @@ def run_sklearn_lbfgs(X, y, settings):
         fits.append((time.perf_counter() - begin, model))
         return fits[-1][0] / max(int(model.n_iter_[0]), 1)
 
-    result = {"epoch_seconds": timed_runs(fit_once, settings), "epoch_kind": "lbfgs iteration"}
+    result = {
+        "epoch_seconds": timed_runs(fit_once, settings),
+        "epoch_kind": "lbfgs iteration",
+    }
     seconds, model = fits[-1]
     result["fit_seconds"] = sorted(s for s, _ in fits[1:])
     result["target_seconds"] = float(np.median(result["fit_seconds"]))
@@ -325,7 +344,14 @@ def run_sklearn_sgd(X, y, settings):
     from sklearn.linear_model import SGDClassifier
 
     def new_model():
-        return SGDClassifier(loss="log_loss", penalty="l2", alpha=ALPHA, max_iter=1, tol=None, random_state=0)
+        return SGDClassifier(
+            loss="log_loss",
+            penalty="l2",
+            alpha=ALPHA,
+            max_iter=1,
+            tol=None,
+            random_state=0,
+        )
 
     def epoch_once():
         model = new_model()

@@ -19,7 +19,9 @@ def torch_linear(X, y, optimizer, learning_rate):
     import torch
 
     k = n_outputs(y)
-    model = torch.nn.Linear(X.shape[1], k, dtype=torch.float32 if X.dtype == np.float32 else torch.float64)
+    model = torch.nn.Linear(
+        X.shape[1], k, dtype=torch.float32 if X.dtype == np.float32 else torch.float64
+    )
     with torch.no_grad():
         model.weight.zero_()
         model.bias.zero_()
@@ -33,7 +35,11 @@ def torch_linear(X, y, optimizer, learning_rate):
         opt = torch.optim.SGD(groups, lr=learning_rate)
     else:
         opt = torch.optim.LBFGS(
-            model.parameters(), lr=learning_rate, max_iter=20, history_size=10, line_search_fn="strong_wolfe"
+            model.parameters(),
+            lr=learning_rate,
+            max_iter=20,
+            history_size=10,
+            line_search_fn="strong_wolfe",
         )
     return model, opt
 
@@ -95,7 +101,11 @@ def run_torch(X, y, settings, batch, attempts):
             epoch(model, opt)
         return (time.perf_counter() - begin) / steps
 
-    result = {"epoch_seconds": timed_runs(epoch_once, settings), "target_seconds": None, "final_cost": np.inf}
+    result = {
+        "epoch_seconds": timed_runs(epoch_once, settings),
+        "target_seconds": None,
+        "final_cost": np.inf,
+    }
     for optimizer, learning_rate in attempts:
         model, opt = torch_linear(X, y, optimizer, learning_rate)
         last = {}
@@ -143,7 +153,9 @@ def run_torch_mlp(X, y, settings):
     state = {}
 
     def epoch_once():
-        model = torch.nn.Sequential(torch.nn.Linear(X.shape[1], 128), torch.nn.ReLU(), torch.nn.Linear(128, k))
+        model = torch.nn.Sequential(
+            torch.nn.Linear(X.shape[1], 128), torch.nn.ReLU(), torch.nn.Linear(128, k)
+        )
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         begin = time.perf_counter()
         order = torch.randperm(Xt.shape[0], generator=generator)
@@ -174,8 +186,13 @@ def run_sklearn_mlp(X, y, settings):
 
     def epoch_once():
         model = MLPClassifier(
-            hidden_layer_sizes=(128,), solver="adam", learning_rate_init=1e-3, batch_size=BATCH,
-            max_iter=1, alpha=ALPHA, random_state=0,
+            hidden_layer_sizes=(128,),
+            solver="adam",
+            learning_rate_init=1e-3,
+            batch_size=BATCH,
+            max_iter=1,
+            alpha=ALPHA,
+            random_state=0,
         )
         begin = time.perf_counter()
         with warnings.catch_warnings():
@@ -187,7 +204,9 @@ def run_sklearn_mlp(X, y, settings):
     result = {"epoch_seconds": timed_runs(epoch_once, settings)}
     model = state["model"]
     probabilities = model.predict_proba(X).astype(np.float64)
-    result["final_cost"] = float(-np.mean(np.log(np.maximum(probabilities[np.arange(len(y)), y], 1e-300))))
+    result["final_cost"] = float(
+        -np.mean(np.log(np.maximum(probabilities[np.arange(len(y)), y], 1e-300)))
+    )
     result["accuracy"] = float(np.mean(model.predict(X) == y))
     return result
 
@@ -202,8 +221,14 @@ def run_fastml_mlp(X, y, settings):
 
     def epoch_once():
         model = fastml.MLPClassifier(
-            hidden_layer_sizes=(128,), optimizer="adam", learning_rate=1e-3, batch_size=BATCH,
-            max_epochs=1, alpha=ALPHA, random_state=0, n_threads=settings.threads,
+            hidden_layer_sizes=(128,),
+            optimizer="adam",
+            learning_rate=1e-3,
+            batch_size=BATCH,
+            max_epochs=1,
+            alpha=ALPHA,
+            random_state=0,
+            n_threads=settings.threads,
         )
         begin = time.perf_counter()
         with warnings.catch_warnings():
@@ -216,10 +241,14 @@ def run_fastml_mlp(X, y, settings):
         result = {"epoch_seconds": timed_runs(epoch_once, settings)}
     except (TypeError, ValueError) as error:
         # The constructor arguments above are a guess at the estimator's API.
-        return {"not_available": f"fastml.MLPClassifier rejected the W3 settings: {error}"}
+        return {
+            "not_available": f"fastml.MLPClassifier rejected the W3 settings: {error}"
+        }
     model = state["model"]
     probabilities = np.asarray(model.predict_proba(X), dtype=np.float64)
-    result["final_cost"] = float(-np.mean(np.log(np.maximum(probabilities[np.arange(len(y)), y], 1e-300))))
+    result["final_cost"] = float(
+        -np.mean(np.log(np.maximum(probabilities[np.arange(len(y)), y], 1e-300)))
+    )
     result["accuracy"] = float(np.mean(model.predict(X) == y))
     return result
 

@@ -20,7 +20,10 @@ def pass_limit_seconds(limits, workload):
         flop = 6.0 * n * (d * HIDDEN_UNITS + HIDDEN_UNITS * k)
     else:
         flop = 4.0 * n * d * k
-    return max(limits["x_bytes"] / limits["stream_bytes_per_second"], flop / limits["gemm_flop_per_second"])
+    return max(
+        limits["x_bytes"] / limits["stream_bytes_per_second"],
+        flop / limits["gemm_flop_per_second"],
+    )
 
 
 def median(result):
@@ -33,12 +36,17 @@ def fmt_ms(seconds):
 
 
 def fmt(value, pattern="{:.4g}"):
-    return "-" if value is None or (isinstance(value, float) and not np.isfinite(value)) else pattern.format(value)
+    return (
+        "-"
+        if value is None or (isinstance(value, float) and not np.isfinite(value))
+        else pattern.format(value)
+    )
 
 
 def contender_rows(entry):
     lines = [
-        "| contender | epoch kind | median ms | min ms | to target s | final cost | accuracy | RSS growth / X |",
+        "| contender | epoch kind | median ms | min ms | to target s | final cost "
+        "| accuracy | RSS growth / X |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, result in entry.items():
@@ -50,7 +58,8 @@ def contender_rows(entry):
         if "not_available" in result:
             lines.append(f"| {name} | not available: {result['not_available']} |||||||")
             continue
-        times = result.get("epoch_seconds") or [None]
+        times = result.get("epoch_seconds")
+        fastest = min(times) if times else None
         growth = result.get("rss_growth_bytes")
         ratio = None if growth is None else growth / result["x_bytes"]
         target = result.get("target_seconds")
@@ -60,15 +69,21 @@ def contender_rows(entry):
         elif target is not None and result.get("target_setting"):
             target_text += f" ({result['target_setting']})"
         lines.append(
-            f"| {name} | {result.get('epoch_kind')} | {fmt_ms(median(result))} | {fmt_ms(min(t for t in times if t is not None) if times[0] is not None else None)} "
-            f"| {target_text} | {fmt(result.get('final_cost'))} | {fmt(result.get('accuracy'), '{:.4f}')} | {fmt(ratio, '{:.2f}')} |"
+            f"| {name} | {result.get('epoch_kind')} | {fmt_ms(median(result))} "
+            f"| {fmt_ms(fastest)} | {target_text} | {fmt(result.get('final_cost'))} "
+            f"| {fmt(result.get('accuracy'), '{:.4f}')} | {fmt(ratio, '{:.2f}')} |"
         )
     return lines
 
 
 def best_target(entry, prefix):
-    times = [r.get("target_seconds") for name, r in entry.items()
-             if name.startswith(prefix) and isinstance(r, dict) and r.get("target_seconds") is not None]
+    times = [
+        r.get("target_seconds")
+        for name, r in entry.items()
+        if name.startswith(prefix)
+        and isinstance(r, dict)
+        and r.get("target_seconds") is not None
+    ]
     return min(times) if times else None
 
 
@@ -87,43 +102,116 @@ def target_checks(workload, entry):
     checks = []
     if workload == "W3":
         fastml = median(get("fastml MLPClassifier"))
-        limit = pass_limit_seconds(entry["limits"], workload) if "n_samples" in entry["limits"] else None
-        checks.append(("W3 epoch: torch / fastml", ratio(median(get("torch MLP")), fastml), 1.5))
-        checks.append(("W3 epoch: MLPClassifier / fastml", ratio(median(get("sklearn MLPClassifier")), fastml), 2.0))
-        checks.append(("W3 epoch: GEMM limit / fastml (>= 0.5 is within 2x)", ratio(limit, fastml), 0.5))
+        limit = (
+            pass_limit_seconds(entry["limits"], workload)
+            if "n_samples" in entry["limits"]
+            else None
+        )
+        checks.append(
+            ("W3 epoch: torch / fastml", ratio(median(get("torch MLP")), fastml), 1.5)
+        )
+        checks.append(
+            (
+                "W3 epoch: MLPClassifier / fastml",
+                ratio(median(get("sklearn MLPClassifier")), fastml),
+                2.0,
+            )
+        )
+        checks.append(
+            (
+                "W3 epoch: GEMM limit / fastml (>= 0.5 is within 2x)",
+                ratio(limit, fastml),
+                0.5,
+            )
+        )
         return checks
     full = median(get("fastml full adam"))
     if workload in ("W1", "W2"):
         limit = pass_limit_seconds(entry["limits"], workload)
-        checks.append(("full-batch step: limit / fastml (>= 0.714 is within 1.4x)", ratio(limit, full), 1 / 1.4))
-        checks.append(("full-batch step: torch / fastml", ratio(median(get("torch full")), full), 1.5))
+        checks.append(
+            (
+                "full-batch step: limit / fastml (>= 0.714 is within 1.4x)",
+                ratio(limit, full),
+                1 / 1.4,
+            )
+        )
+        checks.append(
+            (
+                "full-batch step: torch / fastml",
+                ratio(median(get("torch full")), full),
+                1.5,
+            )
+        )
         mini = median(get("fastml mb128 adam"))
-        checks.append(("mini-batch-128 epoch: torch / fastml", ratio(median(get("torch mb128")), mini), 10.0))
-        checks.append(("mini-batch-128 epoch: SGDClassifier / fastml", ratio(median(get("sklearn SGDClassifier")), mini), 10.0))
-        checks.append(("full-batch step: 1 thread / 2 threads", ratio(median(get("fastml full adam 1 thread")), full), 1.8))
+        checks.append(
+            (
+                "mini-batch-128 epoch: torch / fastml",
+                ratio(median(get("torch mb128")), mini),
+                10.0,
+            )
+        )
+        checks.append(
+            (
+                "mini-batch-128 epoch: SGDClassifier / fastml",
+                ratio(median(get("sklearn SGDClassifier")), mini),
+                10.0,
+            )
+        )
+        checks.append(
+            (
+                "full-batch step: 1 thread / 2 threads",
+                ratio(median(get("fastml full adam 1 thread")), full),
+                1.8,
+            )
+        )
         growth = get("fastml full adam").get("rss_growth_bytes")
         x_bytes = get("fastml full adam").get("x_bytes")
-        checks.append(("memory: RSS growth during fit / X bytes (at most 0.1)",
-                       ratio(growth, x_bytes) if growth is not None else None, -0.1))
+        checks.append(
+            (
+                "memory: RSS growth during fit / X bytes (at most 0.1)",
+                ratio(growth, x_bytes) if growth is not None else None,
+                -0.1,
+            )
+        )
     if workload in ("W1", "W2", "R1-digits"):
         fastml_best = best_target(entry, "fastml")
-        checks.append(("to target: sklearn lbfgs / fastml best", ratio(get("sklearn lbfgs").get("target_seconds"), fastml_best), 5.0))
-        checks.append(("to target: torch best / fastml best", ratio(best_target(entry, "torch"), fastml_best), 1.5))
+        checks.append(
+            (
+                "to target: sklearn lbfgs / fastml best",
+                ratio(get("sklearn lbfgs").get("target_seconds"), fastml_best),
+                5.0,
+            )
+        )
+        checks.append(
+            (
+                "to target: torch best / fastml best",
+                ratio(best_target(entry, "torch"), fastml_best),
+                1.5,
+            )
+        )
     return checks
 
 
 def render(results):
     machine = results["machine"]
-    lines = [f"Machine: {machine['cpu']}, {machine['cores']} cores; Python {machine['python']}, "
-             f"NumPy {machine['numpy']}, scikit-learn {machine['scikit-learn']}, PyTorch {machine['torch']}.", ""]
+    lines = [
+        f"Machine: {machine['cpu']}, {machine['cores']} cores; "
+        f"Python {machine['python']}, NumPy {machine['numpy']}, "
+        f"scikit-learn {machine['scikit-learn']}, PyTorch {machine['torch']}.",
+        "",
+    ]
     for workload, entry in results["workloads"].items():
         limits = entry["limits"]
         lines.append(f"### {workload}")
         if "stream_bytes_per_second" in limits:
+            stream = limits["stream_bytes_per_second"] / 1e9
+            gemm = limits["gemm_flop_per_second"] / 1e9
+            limit = pass_limit_seconds(limits, workload)
             lines.append(
-                f"X {limits['n_samples']} x {limits['n_features']}, {limits['n_classes']} classes; streaming "
-                f"{limits['stream_bytes_per_second'] / 1e9:.1f} GB/s, GEMM {limits['gemm_flop_per_second'] / 1e9:.0f} GFLOP/s, "
-                f"pass limit {fmt_ms(pass_limit_seconds(limits, workload))} ms; target cost {fmt(entry.get('target_cost'))}."
+                f"X {limits['n_samples']} x {limits['n_features']}, "
+                f"{limits['n_classes']} classes; streaming {stream:.1f} GB/s, "
+                f"GEMM {gemm:.0f} GFLOP/s, pass limit {fmt_ms(limit)} ms; "
+                f"target cost {fmt(entry.get('target_cost'))}."
             )
         lines.append("")
         lines.extend(contender_rows(entry))
@@ -136,8 +224,14 @@ def render(results):
                 if measured is None:
                     met = "-"
                 else:
-                    met = "yes" if (measured >= goal if goal > 0 else measured <= -goal) else "no"
+                    met = (
+                        "yes"
+                        if (measured >= goal if goal > 0 else measured <= -goal)
+                        else "no"
+                    )
                 bound = f">= {goal:.3g}" if goal > 0 else f"<= {-goal:.3g}"
-                lines.append(f"| {description} | {fmt(measured, '{:.3g}')} | {bound} | {met} |")
+                lines.append(
+                    f"| {description} | {fmt(measured, '{:.3g}')} | {bound} | {met} |"
+                )
             lines.append("")
     return "\n".join(lines)

@@ -42,7 +42,9 @@ def make_real(name, dtype=np.float32):
     elif name == "breast_cancer":
         X, y = datasets.load_breast_cancer(return_X_y=True)
     else:
-        raise ValueError(f"unknown real data set {name!r}; expected 'digits' or 'breast_cancer'")
+        raise ValueError(
+            f"unknown real data set {name!r}; expected 'digits' or 'breast_cancer'"
+        )
     std = X.std(axis=0)
     X = (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0)
     return np.ascontiguousarray(X, dtype=dtype), y.astype(np.int64)
