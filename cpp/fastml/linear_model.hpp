@@ -129,9 +129,13 @@ public:
 private:
     struct BlockBuffers {
         BlockBuffers(Index n_outputs, Index n_features)
-            : logits(kBlockRows, n_outputs), losses(kBlockRows), block_grad(n_outputs, n_features) {}
+            : logits(kBlockRows, n_outputs),
+              losses(kBlockRows),
+              weighted_losses(kBlockRows),
+              block_grad(n_outputs, n_features) {}
         RowMatrix<T> logits;
         ArrayX<T> losses;
+        ArrayX<double> weighted_losses;
         RowMatrix<T> block_grad;
     };
 
@@ -205,7 +209,12 @@ private:
             if (rows.sample_weight != nullptr) {
                 Eigen::Map<const ArrayX<T>> w(rows.sample_weight + begin, n);
                 Z.array().colwise() *= w;
-                loss_sum += (losses.template cast<double>() * w.template cast<double>()).sum();
+                // Summed from an aligned buffer: Eigen's vectorized sum over the
+                // caller's weights would start at their first aligned element,
+                // so the rounding would depend on the array's address.
+                auto weighted = buffers.weighted_losses.head(n);
+                weighted = losses.template cast<double>() * w.template cast<double>();
+                loss_sum += weighted.sum();
             } else {
                 loss_sum += losses.template cast<double>().sum();
             }
