@@ -3,6 +3,8 @@
 
 #include <Eigen/Core>
 
+#include <algorithm>
+
 #include <cstddef>
 #include <cstdint>
 #include <sstream>
@@ -28,9 +30,22 @@ using ArrayX = Eigen::Array<T, Eigen::Dynamic, 1>;
 // fitted model, so it is fixed rather than tuned per machine.
 constexpr Index kChunkRows = 2048;
 
-// Rows per block inside a chunk: a block of X stays in the L2 cache while its
-// logits and its gradient contribution are computed.
+// Maximum rows per block inside a chunk: a block of X stays in the L2 cache
+// while its logits and its gradient contribution are computed.
 constexpr Index kBlockRows = 256;
+
+// Bytes of X per block. Wide rows get fewer rows per block, so that the block
+// being multiplied and the next one, loaded into the cache meanwhile, both
+// fit in a 1 MiB L2 cache or larger.
+constexpr Index kBlockBytes = 256 * 1024;
+
+// Rows per block for rows of `row_bytes` bytes: at most kBlockRows, at least
+// 16. It depends only on the row size, so the rounding of the gradient does
+// not depend on the thread count.
+inline Index block_rows(Index row_bytes) {
+    const Index rows = kBlockBytes / std::max<Index>(row_bytes, 1);
+    return std::min(kBlockRows, std::max<Index>(rows, 16));
+}
 
 // Builds a message from its parts and throws std::invalid_argument.
 template <typename... Parts>

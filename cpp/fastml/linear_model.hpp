@@ -16,6 +16,7 @@
 #include <omp.h>
 #endif
 
+#include "block_products.hpp"
 #include "common.hpp"
 #include "losses.hpp"
 
@@ -80,17 +81,29 @@ public:
         }
         partial_losses_.resize(std::max<Index>(n_chunks, 1));
         const int threads = resolve_thread_count(n_threads);
+        // One set of block buffers per thread, kept between calls so that a
+        // mini-batch step allocates nothing.
+        while (Index(buffers_.size()) < threads) buffers_.emplace_back(n_outputs_, n_features_);
 
 #pragma omp parallel num_threads(threads) if (n_chunks > 1)
         {
-            BlockBuffers buffers(n_outputs_, n_features_);
-#pragma omp for schedule(static)
+#ifdef _OPENMP
+            BlockBuffers& buffers = buffers_[std::size_t(omp_get_thread_num())];
+#else
+            BlockBuffers& buffers = buffers_[0];
+#endif
+            // Chunks are handed out one at a time, so a thread that shares its
+            // core with another process does not hold up the pass. Which thread
+            // computes a chunk does not change its partial sums.
+#pragma omp for schedule(dynamic, 1)
             for (Index chunk = 0; chunk < n_chunks; ++chunk) {
                 partial_losses_[chunk] = accumulate_chunk(params, rows, chunk, buffers);
             }
         }
 
-        Vector<double> total = partial_grads_.row(0).transpose();
+        // A member, so that a mini-batch step allocates nothing.
+        Vector<double>& total = total_grad_;
+        total = partial_grads_.row(0).transpose();
         double loss_sum = partial_losses_[0];
         for (Index chunk = 1; chunk < n_chunks; ++chunk) {
             total += partial_grads_.row(chunk).transpose();
@@ -109,27 +122,51 @@ public:
         for (Index chunk = 0; chunk < n_chunks; ++chunk) {
             const Index begin = chunk * kChunkRows;
             const Index end = std::min(n_rows, begin + kChunkRows);
-            Eigen::Map<RowMatrix<T>> Z(logits + begin * n_outputs_, end - begin, n_outputs_);
-            compute_logits(params, X + begin * n_features_, end - begin, Z);
+            compute_logits(params, X + begin * n_features_, end - begin, logits + begin * n_outputs_);
         }
     }
 
 private:
     struct BlockBuffers {
         BlockBuffers(Index n_outputs, Index n_features)
-            : logits(kBlockRows, n_outputs), losses(kBlockRows), block_grad(n_outputs, n_features) {}
+            : logits(kBlockRows, n_outputs),
+              losses(kBlockRows),
+              weighted_losses(kBlockRows),
+              block_grad(n_outputs, n_features) {}
         RowMatrix<T> logits;
         ArrayX<T> losses;
+        ArrayX<double> weighted_losses;
         RowMatrix<T> block_grad;
     };
 
-    template <typename Destination>
-    void compute_logits(const T* params, const T* X, Index n_rows, Destination&& Z) const {
-        Eigen::Map<const RowMatrix<T>> W(params, n_outputs_, n_features_);
-        Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>> b(params + n_coef(), n_outputs_);
+    // Writes the row-major (n_rows x n_outputs) logits of n_rows rows of X.
+    // One output is a matrix-vector product, which Eigen's GEMV does without
+    // copying X; for several outputs block_logits avoids Eigen's GEMM packing.
+    void compute_logits(const T* params, const T* X, Index n_rows, T* Z) const {
+        if (n_outputs_ > 1) {
+            block_logits(X, n_rows, n_features_, params, params + n_coef(), n_outputs_, Z);
+            return;
+        }
+        Eigen::Map<const Vector<T>> w(params, n_features_);
         Eigen::Map<const RowMatrix<T>> Xb(X, n_rows, n_features_);
-        Z.noalias() = Xb * W.transpose();
-        Z.rowwise() += b;
+        Eigen::Map<Vector<T>> z(Z, n_rows);
+        z.noalias() = Xb * w;
+        z.array() += params[n_features_];
+    }
+
+    // Writes dZ^T X for the row-major (n_rows x n_outputs) logit gradients dZ
+    // into `block_grad`.
+    void compute_block_gradient(const T* dZ, const T* X, Index n_rows, RowMatrix<T>& block_grad,
+                                const T* next_X, Index next_rows) const {
+        Eigen::Map<const RowMatrix<T>> Xb(X, n_rows, n_features_);
+        if (n_outputs_ == 1) {
+            Eigen::Map<const Vector<T>> dz(dZ, n_rows);
+            block_grad.row(0).noalias() = dz.transpose() * Xb;
+            return;
+        }
+        block_grad.setZero();
+        block_gradient(dZ, n_rows, n_outputs_, X, n_features_, block_grad.data(), next_X,
+                       next_rows * n_features_);
     }
 
     // Replaces the logits of `n` rows by the gradient of each row's loss and
@@ -160,23 +197,30 @@ private:
         partial.setZero();
         double loss_sum = 0;
 
-        for (Index begin = chunk_begin; begin < chunk_end; begin += kBlockRows) {
-            const Index n = std::min(kBlockRows, chunk_end - begin);
+        const Index rows_per_block = block_rows(n_features_ * Index(sizeof(T)));
+        for (Index begin = chunk_begin; begin < chunk_end; begin += rows_per_block) {
+            const Index n = std::min(rows_per_block, chunk_end - begin);
             auto Z = buffers.logits.topRows(n);
-            compute_logits(params, rows.X + begin * n_features_, n, Z);
+            const T* Xb = rows.X + begin * n_features_;
+            compute_logits(params, Xb, n, Z.data());
             apply_loss(rows, begin, n, Z.data(), buffers.losses.data());
 
             auto losses = buffers.losses.head(n);
             if (rows.sample_weight != nullptr) {
                 Eigen::Map<const ArrayX<T>> w(rows.sample_weight + begin, n);
                 Z.array().colwise() *= w;
-                loss_sum += (losses.template cast<double>() * w.template cast<double>()).sum();
+                // Summed from an aligned buffer: Eigen's vectorized sum over the
+                // caller's weights would start at their first aligned element,
+                // so the rounding would depend on the array's address.
+                auto weighted = buffers.weighted_losses.head(n);
+                weighted = losses.template cast<double>() * w.template cast<double>();
+                loss_sum += weighted.sum();
             } else {
                 loss_sum += losses.template cast<double>().sum();
             }
 
-            Eigen::Map<const RowMatrix<T>> Xb(rows.X + begin * n_features_, n, n_features_);
-            buffers.block_grad.noalias() = Z.transpose() * Xb;
+            const Index next_rows = std::min(rows_per_block, chunk_end - (begin + n));
+            compute_block_gradient(Z.data(), Xb, n, buffers.block_grad, Xb + n * n_features_, next_rows);
             Eigen::Map<RowMatrix<double>> coef_grad(partial.data(), n_outputs_, n_features_);
             coef_grad += buffers.block_grad.template cast<double>();
             partial.tail(n_outputs_) += Z.colwise().sum().template cast<double>();
@@ -188,6 +232,8 @@ private:
     LinearLoss loss_;
     RowMatrix<double> partial_grads_;
     std::vector<double> partial_losses_;
+    std::vector<BlockBuffers> buffers_;
+    Vector<double> total_grad_;
 };
 
 }  // namespace fastml

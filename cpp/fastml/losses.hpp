@@ -6,7 +6,9 @@
 // precision once p rounds to 0 or 1. `grad` may alias `logits`.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include "activations.hpp"
@@ -22,31 +24,38 @@ namespace fastml {
 // 0 * inf = NaN.
 template <typename T>
 void binary_cross_entropy(const T* logits, const T* targets, Index n, T* loss, T* grad) {
-    ArrayX<T> e(n);
-    exp_neg_abs(logits, e.data(), n);
-    Eigen::Map<const ArrayX<T>> z(logits, n);
-    Eigen::Map<const ArrayX<T>> y(targets, n);
-    if (loss != nullptr) {
-        Eigen::Map<ArrayX<T>> out(loss, n);
-        const ArrayX<T> positive_part = (y < T(1)).select((T(1) - y) * z.max(T(0)), T(0));
-        const ArrayX<T> negative_part = (y > T(0)).select(y * (-z).max(T(0)), T(0));
-        out = e.log1p() + positive_part + negative_part;
-    }
-    if (grad != nullptr) {
-        Eigen::Map<ArrayX<T>> out(grad, n);
-        const ArrayX<T> inverse = (T(1) + e).inverse();
-        out = (z >= T(0)).select(inverse, e * inverse) - y;
+    // Groups of rows small enough for buffers on the stack, so that the fused
+    // pass allocates nothing per block.
+    constexpr Index kGroup = 64;
+    T e_buffer[kGroup], inverse_buffer[kGroup];
+    for (Index begin = 0; begin < n; begin += kGroup) {
+        const Index size = std::min(kGroup, n - begin);
+        Eigen::Map<ArrayX<T>> e(e_buffer, size);
+        exp_neg_abs(logits + begin, e.data(), size);
+        Eigen::Map<const ArrayX<T>> z(logits + begin, size);
+        Eigen::Map<const ArrayX<T>> y(targets + begin, size);
+        // Eigen 3.4 evaluates an expression holding select() one scalar at a
+        // time, so the exponential-type parts are written first, vectorized.
+        if (loss != nullptr) {
+            Eigen::Map<ArrayX<T>> out(loss + begin, size);
+            out = e.log1p();
+            out += (y < T(1)).select((T(1) - y) * z.max(T(0)), T(0)) +
+                   (y > T(0)).select(y * (-z).max(T(0)), T(0));
+        }
+        if (grad != nullptr) {
+            // Elementwise, so writing over the logits (grad == logits) is safe.
+            Eigen::Map<ArrayX<T>> inverse(inverse_buffer, size);
+            inverse = (T(1) + e).inverse();
+            Eigen::Map<ArrayX<T>>(grad + begin, size) = (z >= T(0)).select(inverse, e * inverse) - y;
+        }
     }
 }
 
-// Softmax cross-entropy of class indices: loss = log_sum_exp(z) - z[y],
-// gradient softmax(z) - onehot(y). Logits are a row-major (n x k) block;
-// indices must lie in [0, k), which the caller checks. The exponentials are
-// computed for the whole block at once; rows with an infinite maximum take a
-// scalar path.
+// The general path of softmax_cross_entropy, which also handles rows with an
+// infinite maximum and a null `grad`.
 template <typename T>
-void softmax_cross_entropy(const T* logits, const std::int64_t* targets, Index n, Index k,
-                           T* loss, T* grad) {
+void softmax_cross_entropy_general(const T* logits, const std::int64_t* targets, Index n, Index k,
+                                   T* loss, T* grad) {
     constexpr T inf = std::numeric_limits<T>::infinity();
     Eigen::Map<const RowArray<T>> z(logits, n, k);
     const ArrayX<T> max = z.rowwise().maxCoeff();
@@ -76,6 +85,54 @@ void softmax_cross_entropy(const T* logits, const std::int64_t* targets, Index n
         Eigen::Map<RowArray<T>> g(grad, n, k);
         g = shifted_exp.colwise() / total;
         for (Index i = 0; i < n; ++i) g(i, targets[i]) -= T(1);
+    }
+}
+
+// Softmax cross-entropy of at most 64 rows whose maxima are all finite,
+// written without heap allocations; `grad` may alias `logits` and must not be
+// null. Returns false, having written nothing, when a row maximum is
+// infinite or NaN, so that the caller takes the general path.
+template <typename T>
+bool softmax_cross_entropy_finite(const T* logits, const std::int64_t* targets, Index n, Index k,
+                                  T* loss, T* grad) {
+    T max_buffer[64], total_buffer[64], target_buffer[64];
+    Eigen::Map<const RowArray<T>> z(logits, n, k);
+    Eigen::Map<ArrayX<T>> max(max_buffer, n), total(total_buffer, n), target_logit(target_buffer, n);
+    for (Index i = 0; i < n; ++i) {
+        max[i] = z.row(i).maxCoeff();
+        if (!std::isfinite(max[i])) return false;
+        target_logit[i] = z(i, targets[i]);
+    }
+    Eigen::Map<RowArray<T>> g(grad, n, k);
+    g = z.colwise() - max;
+    // exp over a flat 1-D view: Eigen 3.4 evaluates exp of a row-major
+    // broadcast expression one scalar at a time.
+    Eigen::Map<ArrayX<T>> flat(grad, n * k);
+    flat = flat.exp();
+    total = g.rowwise().sum();
+    if (loss != nullptr) Eigen::Map<ArrayX<T>>(loss, n) = max + total.log() - target_logit;
+    g.colwise() /= total;
+    for (Index i = 0; i < n; ++i) g(i, targets[i]) -= T(1);
+    return true;
+}
+
+// Softmax cross-entropy of class indices: loss = log_sum_exp(z) - z[y],
+// gradient softmax(z) - onehot(y). Logits are a row-major (n x k) block;
+// indices must lie in [0, k), which the caller checks. The exponentials are
+// computed 64 rows at a time without heap allocations; a group holding a row
+// with an infinite maximum takes the general path.
+template <typename T>
+void softmax_cross_entropy(const T* logits, const std::int64_t* targets, Index n, Index k,
+                           T* loss, T* grad) {
+    constexpr Index kGroup = 64;
+    for (Index begin = 0; begin < n; begin += kGroup) {
+        const Index rows = std::min(kGroup, n - begin);
+        const T* z = logits + begin * k;
+        T* group_loss = loss != nullptr ? loss + begin : nullptr;
+        if (grad == nullptr || !softmax_cross_entropy_finite(z, targets + begin, rows, k, group_loss, grad + begin * k)) {
+            softmax_cross_entropy_general(z, targets + begin, rows, k, group_loss,
+                                          grad != nullptr ? grad + begin * k : nullptr);
+        }
     }
 }
 
