@@ -107,7 +107,7 @@ def kernel_runner(spec, factor):
                 n_outputs=outputs,
                 loss="logistic" if outputs == 1 else "softmax",
                 fit_intercept=True,
-                optimizer=optimizer,
+                optimizer={"name": optimizer},
                 alpha=1e-4,
                 seed=0,
             )

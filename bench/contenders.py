@@ -128,7 +128,7 @@ def fastml_trainer(X, y, optimizer):
         n_outputs=k,
         loss="logistic" if k == 1 else "softmax",
         fit_intercept=True,
-        optimizer=optimizer,
+        optimizer={"name": optimizer},
         alpha=ALPHA,
         l1_ratio=0.0,
         seed=0,

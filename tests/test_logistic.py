@@ -597,3 +597,25 @@ def test_huge_integer_parameters_name_the_range(param):
         ValueError, match=rf"{param} must be .*an int in \[1, \d+\]; got 10+"
     ):
         LogisticRegression(**{param: 10**20}).fit(X, y)
+
+
+@pytest.mark.parametrize("estimator", ["logistic", "mlp"])
+def test_weights_at_any_address_give_same_bits(estimator):
+    from fastml import MLPClassifier
+
+    X, y = blobs(n_samples=3000)
+    weights = np.random.default_rng(3).uniform(0.5, 2.0, 3000)
+    fits = []
+    for offset in range(4):
+        # The same values stored at four different alignments.
+        storage = np.empty(3000 + offset)
+        shifted = storage[offset:]
+        shifted[:] = weights
+        model = (
+            LogisticRegression(optimizer="sgd", max_epochs=3)
+            if estimator == "logistic"
+            else MLPClassifier(hidden_layer_sizes=(4,), max_epochs=2, random_state=0)
+        )
+        fits.append(fit_quietly(model, X, y, sample_weight=shifted))
+    for other in fits[1:]:
+        assert_array_equal(other.predict_proba(X), fits[0].predict_proba(X))

@@ -55,6 +55,23 @@ template <typename... Parts>
     throw std::invalid_argument(message.str());
 }
 
+// Sums x[0] * y[0] + ... in index order, in double. Eigen's vectorized sum
+// starts at the first aligned element, so its rounding would depend on where
+// a caller's array happens to sit in memory; this loop does not.
+template <typename T>
+double ordered_dot(const T* x, const T* y, Index n) {
+    double total = 0;
+    for (Index i = 0; i < n; ++i) total += double(x[i]) * double(y[i]);
+    return total;
+}
+
+template <typename T>
+double ordered_sum(const T* x, Index n) {
+    double total = 0;
+    for (Index i = 0; i < n; ++i) total += double(x[i]);
+    return total;
+}
+
 inline Index chunk_count(Index n_rows) { return (n_rows + kChunkRows - 1) / kChunkRows; }
 
 }  // namespace fastml

@@ -285,8 +285,7 @@ private:
         if (data.sample_weight == nullptr) {
             return 1.0;
         }
-        Eigen::Map<const ArrayX<T>> w(data.sample_weight, data.n_rows);
-        const double total = w.template cast<double>().sum();
+        const double total = ordered_sum(data.sample_weight, data.n_rows);
         if (!(total > 0)) {
             throw_invalid_argument(
                 "LinearTrainer.fit: sample weights must have a positive sum; got ", total);

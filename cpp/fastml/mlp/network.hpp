@@ -282,8 +282,7 @@ private:
         auto losses = workspace.losses.head(n);
         double loss_sum = 0;
         if (rows.sample_weight != nullptr) {
-            Eigen::Map<const ArrayX<T>> w(rows.sample_weight + begin, n);
-            loss_sum = (losses.template cast<double>() * w.template cast<double>()).sum();
+            loss_sum = ordered_dot(losses.data(), rows.sample_weight + begin, n);
         } else {
             loss_sum = losses.template cast<double>().sum();
         }

@@ -179,8 +179,7 @@ private:
 
     static double mean_sample_weight(const NetworkRows<T>& rows) {
         if (rows.sample_weight == nullptr) return 1.0;
-        Eigen::Map<const ArrayX<T>> w(rows.sample_weight, rows.n_rows);
-        const double total = w.template cast<double>().sum();
+        const double total = ordered_sum(rows.sample_weight, rows.n_rows);
         if (!(total > 0))
             throw_invalid_argument(
                 "NetworkTrainer.fit: sample weights must have a positive sum; got ", total);
