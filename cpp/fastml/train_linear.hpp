@@ -335,7 +335,17 @@ private:
     LinearRows<T> gather(const LinearRows<T>& data, Index begin, Index n) {
         const Index d = model_.n_features();
         const Index target_width = model_.loss() == LinearLoss::kSquared ? model_.n_outputs() : 1;
+        // Shuffled rows are scattered over X, so each copy would wait on
+        // memory; requesting a row a few iterations ahead hides that wait.
+        constexpr Index kRowsAhead = 8;
+        const Index line = 64 / Index(sizeof(T));
+        const Index permutation_end = Index(permutation_.size());
         for (Index i = 0; i < n; ++i) {
+            const Index ahead = begin + i + kRowsAhead;
+            if (ahead < permutation_end) {
+                const T* future = data.X + permutation_[ahead] * d;
+                for (Index j = 0; j < d; j += line) __builtin_prefetch(future + j);
+            }
             const Index row = permutation_[begin + i];
             std::copy_n(data.X + row * d, d, batch_X_.data() + i * d);
             if (data.targets != nullptr) {
