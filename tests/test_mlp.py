@@ -502,3 +502,27 @@ def test_bad_schedule_names_the_estimator():
     X, y = small_classification()
     with pytest.raises(ValueError, match="MLPClassifier: .*schedule"):
         MLPClassifier(schedule="zigzag", max_epochs=2).fit(X, y)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_mini_batch_products_identical_for_any_thread_count(dtype):
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(600, 150)).astype(dtype)
+    y = rng.integers(0, 3, 600)
+    fits = [
+        fit_quietly(
+            MLPClassifier(
+                hidden_layer_sizes=(130, 70),
+                batch_size=128,
+                max_epochs=2,
+                random_state=0,
+                n_threads=n_threads,
+            ),
+            X,
+            y,
+        )
+        for n_threads in (1, 2, 4)
+    ]
+    for other in fits[1:]:
+        for name, array in fits[0].layers_.items():
+            np.testing.assert_array_equal(other.layers_[name], array)
