@@ -139,7 +139,13 @@ public:
         const Index n_chunks =
             std::max<Index>(1, (rows.n_rows + kNetworkChunkRows - 1) / kNetworkChunkRows);
         const bool with_grad = grad != nullptr;
-        if (with_grad &&
+        // A single chunk (a mini-batch) writes its scaled gradient straight
+        // into `grad`: the same values as the per-chunk sums below, without
+        // the round trip through a float64 row of n_params.
+        const bool direct = with_grad && n_chunks == 1;
+        direct_grad_ = direct ? grad : nullptr;
+        direct_scale_ = scale;
+        if (with_grad && !direct &&
             (partial_grads_.rows() < n_chunks || partial_grads_.cols() != n_params())) {
             partial_grads_.resize(n_chunks, n_params());
         }
@@ -165,7 +171,7 @@ public:
 
         double loss_sum = 0;
         for (Index chunk = 0; chunk < n_chunks; ++chunk) loss_sum += partial_losses_[chunk];
-        if (with_grad) {
+        if (with_grad && !direct) {
             Vector<double> total = partial_grads_.row(0).transpose();
             for (Index chunk = 1; chunk < n_chunks; ++chunk)
                 total += partial_grads_.row(chunk).transpose();
@@ -295,8 +301,12 @@ private:
     void backward_block(const T* params, const NetworkRows<T>& rows, Index begin, Index n,
                         const std::vector<bool>& trainable, Index lowest, Index chunk,
                         Workspace& workspace) {
-        auto partial = partial_grads_.row(chunk);
-        partial.setZero();
+        if (direct_grad_ != nullptr) {
+            // Segments that get no gradient below are 0, as in the summed path.
+            std::fill_n(direct_grad_, n_params(), T(0));
+        } else {
+            partial_grads_.row(chunk).setZero();
+        }
         if (lowest >= n_layers()) return;
 
         T* delta = workspace.outputs.back().data();
@@ -314,13 +324,11 @@ private:
             if (trainable.empty() || trainable[2 * l]) {
                 Eigen::Map<RowMatrix<T>> G(workspace.weight_grad.data(), fan_out(l), fan_in(l));
                 G.noalias() = D.transpose() * A;
-                Eigen::Map<RowMatrix<double>>(partial.data() + weight_offset(l), fan_out(l),
-                                              fan_in(l)) += G.template cast<double>();
+                store_gradient(chunk, weight_offset(l), G.data(), fan_out(l) * fan_in(l));
             }
             if (trainable.empty() || trainable[2 * l + 1]) {
-                Eigen::Map<Eigen::Matrix<double, 1, Eigen::Dynamic>>(
-                    partial.data() + bias_offset(l), fan_out(l)) +=
-                    D.colwise().sum().template cast<double>();
+                Eigen::Matrix<T, 1, Eigen::Dynamic> bias_grad = D.colwise().sum();
+                store_gradient(chunk, bias_offset(l), bias_grad.data(), fan_out(l));
             }
             if (l == lowest) break;
 
@@ -334,6 +342,20 @@ private:
         }
     }
 
+    // Adds a block's gradient for params[offset, offset + size) to the
+    // chunk's float64 partial sums, or, for a single chunk, writes
+    // T(scale * double(value)), which is what the summed path produces.
+    void store_gradient(Index chunk, Index offset, const T* values, Index size) {
+        Eigen::Map<const ArrayX<T>> block(values, size);
+        if (direct_grad_ != nullptr) {
+            Eigen::Map<ArrayX<T>>(direct_grad_ + offset, size) =
+                (direct_scale_ * block.template cast<double>()).template cast<T>();
+            return;
+        }
+        Eigen::Map<ArrayX<double>>(partial_grads_.row(chunk).data() + offset, size) +=
+            block.template cast<double>();
+    }
+
     std::vector<Index> sizes_;
     std::vector<Activation> activations_;
     OutputLoss output_;
@@ -342,6 +364,8 @@ private:
     RowMatrix<double> partial_grads_;
     std::vector<double> partial_losses_;
     std::vector<Workspace> workspaces_;
+    T* direct_grad_ = nullptr;  // set during a single-chunk loss_and_gradient call
+    double direct_scale_ = 1.0;
 };
 
 }  // namespace fastml
