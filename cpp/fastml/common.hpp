@@ -57,7 +57,7 @@ template <typename... Parts>
 
 // Sums x[0] * y[0] + ... in index order, in double. Eigen's vectorized sum
 // starts at the first aligned element, so its rounding would depend on where
-// a caller's array happens to sit in memory; this loop does not.
+// a caller's array sits in memory. This loop's rounding does not.
 template <typename T>
 double ordered_dot(const T* x, const T* y, Index n) {
     double total = 0;

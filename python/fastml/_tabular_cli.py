@@ -229,7 +229,7 @@ def make_model(name, task, verbose=0):
 
 
 def _final_estimator(model):
-    """The fastml estimator inside the CLI's pipeline and target transformer."""
+    """Return the fastml estimator inside the CLI's pipeline and target transformer."""
     if isinstance(model, TransformedTargetRegressor):
         model = model.regressor
     return model[-1] if hasattr(model, "steps") else model

@@ -66,11 +66,11 @@ def run_trainer(
     """Call ``trainer.fit(**fit_arguments)`` and check how training ended.
 
     Raises FloatingPointError when the cost became NaN or infinite or rose
-    far above its start. With ``warn``, issues a ConvergenceWarning when the
-    gradient is too large to square in the input dtype, when the cost ended
-    above its start or never fell below it, when ``max_epochs`` ran out
-    before a stopping rule was met, or when L-BFGS could not decrease the
-    cost any further. ``stacklevel`` is passed to ``warnings.warn`` and
+    to more than twice its start. With ``warn``, it issues a
+    ConvergenceWarning in four cases: the gradient is too large to square in
+    the input dtype; the cost ended above its start or never fell below it;
+    ``max_epochs`` ran out before a stopping rule was met; or L-BFGS could
+    not decrease the cost any further. ``stacklevel`` is passed to ``warnings.warn`` and
     should point at the caller's call to ``fit``. Returns the trainer's
     result dict.
     """
