@@ -15,9 +15,10 @@
 //   of_limit         max(stream, GEMM) time / kernel time.
 // A value near 1 means the kernel runs at what the machine allows.
 //
-// TODO: the dense-network forward and backward pass at the W3 shape
-// (60,000 x 784 -> 128 ReLU -> 10) has no benchmark yet, because the dense
-// layer header is not part of the core on this branch.
+// The dense network at the W3 shape (784 -> 128 ReLU -> 10 softmax) is
+// measured on one mini-batch of 128 rows (one training step's forward and
+// backward pass) and on all 60,000 rows, against Eigen's GEMM of the same
+// five products: the compute limit.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -36,6 +37,7 @@
 #endif
 
 #include "fastml/linear_model.hpp"
+#include "fastml/mlp/network.hpp"
 #include "fastml/optimizers/factory.hpp"
 
 namespace {
@@ -237,6 +239,73 @@ void BM_GemmReference(benchmark::State& state, const Shape& shape) {
     state.counters["FLOP_per_second"] = Counter(data.pass_flop(), Counter::kIsIterationInvariantRate);
 }
 
+constexpr Index kW3Hidden = 128;
+
+fastml::Network<float> w3_network() {
+    return fastml::Network<float>({kW2.n_features, kW3Hidden, kW2.n_outputs},
+                                  {fastml::Activation::kRelu}, fastml::OutputLoss::kSoftmax);
+}
+
+// FLOP of the network's products on `rows` rows: X W1^T and H W2^T forward,
+// D2^T H, D2 W2 and D1^T X backward (the input gradient is not needed).
+double w3_flop(Index rows) {
+    const double d = double(kW2.n_features), h = double(kW3Hidden), k = double(kW2.n_outputs);
+    return 2.0 * double(rows) * (2 * d * h + 3 * h * k);
+}
+
+// The same five products with Eigen's GEMM on the first `rows` rows of W2,
+// the rows split evenly among the threads (Eigen's own threading is off).
+double w3_gemm_seconds(Index rows, int threads) {
+    Workload<float>& data = workload<float>(kW2);
+    using Matrix = fastml::RowMatrix<float>;
+    const Matrix W1 = Matrix::Constant(kW3Hidden, kW2.n_features, 0.01f);
+    const Matrix W2 = Matrix::Constant(kW2.n_outputs, kW3Hidden, 0.01f);
+    return min_seconds(
+        [&] {
+#pragma omp parallel num_threads(threads)
+            {
+#ifdef _OPENMP
+                const Index part = omp_get_thread_num(), parts = omp_get_num_threads();
+#else
+                const Index part = 0, parts = 1;
+#endif
+                const Index begin = rows * part / parts, end = rows * (part + 1) / parts;
+                Eigen::Map<const Matrix> X(data.X.data() + begin * kW2.n_features, end - begin,
+                                           kW2.n_features);
+                Matrix H = X * W1.transpose();
+                Matrix Z = H * W2.transpose();
+                Matrix G2 = Z.transpose() * H;
+                Matrix D1 = Z * W2;
+                Matrix G1 = D1.transpose() * X;
+                benchmark::DoNotOptimize(G1.data());
+                benchmark::DoNotOptimize(G2.data());
+            }
+        },
+        15);
+}
+
+void BM_DensePass(benchmark::State& state, Index rows) {
+    const int threads = int(state.range(0));
+    Workload<float>& data = workload<float>(kW2);
+    fastml::Network<float> network = w3_network();
+    std::vector<float> params(std::size_t(network.n_params()), 0.01f);
+    std::vector<float> grad(params.size());
+    fastml::NetworkRows<float> batch;
+    batch.X = data.X.data();
+    batch.n_rows = rows;
+    batch.classes = data.rows().classes;
+    const std::vector<bool> all_trainable;
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(network.loss_and_gradient(params.data(), batch, 1.0 / double(rows),
+                                                           grad.data(), all_trainable, threads));
+        benchmark::ClobberMemory();
+    }
+    using benchmark::Counter;
+    state.counters["FLOP_per_second"] = Counter(w3_flop(rows), Counter::kIsIterationInvariantRate);
+    state.counters["of_gemm_limit"] =
+        Counter(w3_gemm_seconds(rows, threads), Counter::kIsIterationInvariantRate);
+}
+
 // Bytes moved per parameter by one update of the known rules: each reads the
 // parameter and the gradient, and reads and writes each state vector.
 double optimizer_bytes_per_param(const std::string& name) {
@@ -305,6 +374,13 @@ void register_type(const char* type_name) {
         benchmark::RegisterBenchmark(("GemmReference/" + suffix).c_str(),
                                      [s](benchmark::State& st) { BM_GemmReference<T>(st, s); })
             ->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+    }
+    if constexpr (std::is_same_v<T, float>) {
+        for (const Index rows : {Index(128), kW2.n_rows}) {
+            const std::string name = rows == 128 ? "DensePass/W3/batch128/f32" : "DensePass/W3/all/f32";
+            benchmark::RegisterBenchmark(name.c_str(), [rows](benchmark::State& st) { BM_DensePass(st, rows); })
+                ->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond)->UseRealTime();
+        }
     }
     for (const std::string& name : kOptimizerNames) {
         if (!optimizer_exists(name)) continue;
