@@ -268,9 +268,9 @@ private:
         ArrayX<T> best_params_;
     };
 
-    void check_rows(const LinearRows<T>& data, const char* what) const {
+    void check_rows(const LinearRows<T>& data, const char* name) const {
         if (data.n_rows < 1) {
-            throw_invalid_argument("LinearTrainer.fit: ", what,
+            throw_invalid_argument("LinearTrainer.fit: ", name,
                                    " has no rows; n_rows must be >= 1");
         }
         if (model_.loss() == LinearLoss::kSoftmax && data.classes == nullptr) {

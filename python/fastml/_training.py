@@ -90,16 +90,16 @@ def run_trainer(
     )
     if result["diverged"] or ran_away:
         if not math.isfinite(costs[-1]):
-            what = f"training cost became {costs[-1]} at epoch {len(costs)}"
+            failure = f"training cost became {costs[-1]} at epoch {len(costs)}"
         elif costs[-1] > costs[0]:
-            what = (
+            failure = (
                 f"training cost rose from {costs[0]:.6g} to {costs[-1]:.6g} over "
                 f"{len(costs)} epochs"
             )
         else:
-            what = f"parameters overflowed to infinity or NaN at epoch {len(costs)}"
+            failure = f"parameters overflowed to infinity or NaN at epoch {len(costs)}"
         raise FloatingPointError(
-            f"{name}: the {what}, so training stopped and the model was left as "
+            f"{name}: the {failure}, so training stopped and the model was left as "
             f"before fit. {_remedy(estimator, fit_arguments)}"
         )
     if not warn or result["interrupted"]:
