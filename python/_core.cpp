@@ -251,14 +251,7 @@ struct RowArrays {
                 fastml::throw_invalid_argument("targets of ", name, " must have ", n,
                                                " class indices; got ", classes.size());
             }
-            const Index k = model.n_outputs();
-            for (Index i = 0; i < n; ++i) {
-                const std::int64_t c = classes.data()[i];
-                if (c < 0 || c >= k) {
-                    fastml::throw_invalid_argument("targets[", i, "] = ", c,
-                                                   " is not a class index in [0, ", k, ")");
-                }
-            }
+            check_class_indices(classes, n, model.n_outputs());
             rows.classes = classes.data();
         } else {
             targets = targets_in.cast<CArray<T>>();
@@ -319,32 +312,12 @@ void bind_linear(py::module_& m, const char* trainer_name) {
                                          py::object sample_weight, const std::string& loss,
                                          Index n_outputs, double scale, int n_threads) {
         if (X.ndim() != 2) fastml::throw_invalid_argument("X must be 2-D; got ", X.ndim(), "-D");
-        const Index n = X.shape(0), d = X.shape(1);
-        fastml::LinearModel<T> model(d, n_outputs, parse_linear_loss(loss));
+        fastml::LinearModel<T> model(X.shape(1), n_outputs, parse_linear_loss(loss));
         if (params.size() != model.n_params()) {
             fastml::throw_invalid_argument("params has ", params.size(), " values; expected n_outputs * (n_features + 1) = ", model.n_params());
         }
-        fastml::LinearRows<T> rows;
-        rows.X = X.data();
-        rows.n_rows = n;
-        CArray<T> real_targets;
-        CArray<std::int64_t> class_targets;
-        if (model.loss() == fastml::LinearLoss::kSoftmax) {
-            class_targets = targets.cast<CArray<std::int64_t>>();
-            check_class_indices(class_targets, n, n_outputs);
-            rows.classes = class_targets.data();
-        } else {
-            real_targets = targets.cast<CArray<T>>();
-            const Index width = model.loss() == fastml::LinearLoss::kSquared ? n_outputs : 1;
-            if (real_targets.size() != n * width) fastml::throw_invalid_argument("targets must have ", n * width, " values; got ", real_targets.size());
-            rows.targets = real_targets.data();
-        }
-        CArray<T> weights;
-        if (!sample_weight.is_none()) {
-            weights = sample_weight.cast<CArray<T>>();
-            if (weights.size() != n) fastml::throw_invalid_argument("sample_weight must have ", n, " values; got ", weights.size());
-            rows.sample_weight = weights.data();
-        }
+        const RowArrays<T> arrays(model, X, targets, sample_weight, "X");
+        const fastml::LinearRows<T>& rows = arrays.rows;
         CArray<T> grad(model.n_params());
         double loss_sum;
         {
