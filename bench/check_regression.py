@@ -118,7 +118,7 @@ def kernel_runner(spec, factor):
 
 
 def reference_runner(X, outputs):
-    """A streaming sum over X plus X @ W^T, single-threaded NumPy."""
+    """Return the reference run: a streaming sum over X plus X @ W^T in NumPy."""
     W = np.full((X.shape[1], outputs), 0.01, dtype=X.dtype)
 
     def run():
@@ -166,8 +166,11 @@ def measure(names, factors, repeats, rounds=2):
 
 
 def measure_baseline(names, factors, repeats, runs=3):
-    """The run with the median ratio of each kernel over ``runs`` measurements,
-    so that one lucky or unlucky run does not set the bar for later checks."""
+    """Return, for each kernel, the run with the median ratio over ``runs`` runs.
+
+    The median keeps one lucky or unlucky run from setting the bar for
+    later checks.
+    """
     runs_results = [measure(names, factors, repeats) for _ in range(runs)]
     baseline = {}
     for name in names:

@@ -23,12 +23,12 @@ def as_float_array(values, name, dtype=None):
 
 
 def check_no_nan(array, name):
-    """Raise ValueError if ``array`` holds NaN (infinities are allowed)."""
+    """Raise ValueError if ``array`` contains NaN (infinities are allowed)."""
     if np.isnan(array).any():
         raise ValueError(f"{name} contains NaN.")
 
 
 def check_finite(array, name):
-    """Raise ValueError if ``array`` holds NaN or infinity."""
+    """Raise ValueError if ``array`` contains NaN or infinity."""
     if not np.isfinite(array).all():
         raise ValueError(f"{name} contains NaN or infinity; all values must be finite.")

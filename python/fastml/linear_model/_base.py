@@ -45,7 +45,7 @@ TRAINING_CONSTRAINTS = {
 
 
 def trainer_class(dtype):
-    """The C++ trainer that computes in ``dtype`` (float32 or float64)."""
+    """Return the C++ trainer class that computes in ``dtype`` (float32 or float64)."""
     return _core.LinearTrainer32 if dtype == np.float32 else _core.LinearTrainer64
 
 
