@@ -264,9 +264,40 @@ def test_hidden_sigmoid_at_exponent_edges(dtype):
         np.testing.assert_allclose(logits[4], 3.720075976020836e-44, rtol=1e-12, atol=0)
 
 
-def test_thread_count_gives_same_bits():
+# 40 rows are one chunk; 130 rows are three chunks summed part by part;
+# 3000 rows are 47 chunks in 32 float64 part sums.
+@pytest.mark.parametrize("n_rows", [40, 130, 3000])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_many_chunk_gradient_matches_numpy(n_rows, dtype):
+    sizes = [7, 9, 4]
+    params, X, targets, weights = make_problem(
+        "softmax", sizes, n=n_rows, seed=11, dtype=dtype
+    )
+    loss, grad = _core.network_loss_gradient(
+        params, X, targets, weights, sizes, ["tanh"], "softmax"
+    )
+    ref_loss, ref_grad, _ = numpy_loss_and_gradient(
+        params.astype(np.float64),
+        X.astype(np.float64),
+        targets,
+        weights.astype(np.float64),
+        sizes,
+        "tanh",
+        "softmax",
+    )
+    assert grad.dtype == dtype
+    rtol = 1e-12 if dtype == np.float64 else 2e-5
+    np.testing.assert_allclose(loss, ref_loss, rtol=rtol, atol=0)
+    scale = np.abs(ref_grad).max()
+    np.testing.assert_allclose(grad, ref_grad, rtol=rtol, atol=rtol * scale)
+
+
+# 1500 rows make 24 chunks, each its own part; 3000 rows make 47 chunks in 32
+# parts of one or two chunks, summed in float64.
+@pytest.mark.parametrize("n_rows", [1500, 3000])
+def test_thread_count_gives_same_bits(n_rows):
     sizes = [10, 32, 16, 4]
-    params, X, targets, weights = make_problem("softmax", sizes, n=1500, seed=5)
+    params, X, targets, weights = make_problem("softmax", sizes, n=n_rows, seed=5)
     results = [
         _core.network_loss_gradient(
             params,
@@ -278,7 +309,7 @@ def test_thread_count_gives_same_bits():
             "softmax",
             n_threads=threads,
         )
-        for threads in (1, 2, 4)
+        for threads in (1, 2, 3, 4)
     ]
     for loss, grad in results[1:]:
         assert loss == results[0][0]

@@ -37,21 +37,33 @@ enum class OutputLoss {
     kSquared,  // squared error / 2, summed per row
 };
 
-// Rows per reduction chunk of a network. A chunk is also one block: the
-// activations of all its layers stay in cache through the backward pass.
-// Partial gradients of the chunks are added in chunk order, so the bits do
-// not depend on the thread count. Changing it changes the rounding of every
-// fitted network.
-constexpr Index kNetworkChunkRows = 256;
+// Rows per chunk of a network's pass: the unit of work of one thread, whose
+// activations stay in cache from the forward through the backward pass. A
+// mini-batch of 128 rows is two chunks, so two threads share it. Changing
+// it changes the rounding of every fitted network.
+constexpr Index kNetworkChunkRows = 64;
 
-// Rows of a data set stored contiguously, with their targets.
+// The chunks of a pass are grouped into at most this many parts of
+// consecutive chunks, fixed by the number of rows alone. Each part keeps one
+// partial gradient; the parts are added in order at the end, so the bits do
+// not depend on the thread count, and memory stays at most this many
+// gradients however many rows there are.
+constexpr Index kMaxNetworkParts = 32;
+
+// Parameters per block of the final sum over parts, which the threads share.
+constexpr Index kNetworkSumBlock = 4096;
+
+// Rows of a data set with their targets. Without `row_index` the rows are
+// the first n_rows rows of X; with it, row i is row row_index[i] of X and of
+// the targets, classes and sample weights (a mini-batch read in place).
 template <typename T>
 struct NetworkRows {
-    const T* X = nullptr;  // n_rows x n_features, row-major
+    const T* X = nullptr;  // n_features values per row, row-major
     Index n_rows = 0;
-    const T* targets = nullptr;             // kSigmoid, kSquared: n_rows x n_outputs
-    const std::int64_t* classes = nullptr;  // kSoftmax: n_rows class indices
-    const T* sample_weight = nullptr;       // n_rows, or null for weights of 1
+    const T* targets = nullptr;             // kSigmoid, kSquared: n_outputs values per row
+    const std::int64_t* classes = nullptr;  // kSoftmax: one class index per row
+    const T* sample_weight = nullptr;       // one weight per row, or null for weights of 1
+    const Index* row_index = nullptr;       // n_rows row numbers, or null for rows 0 to n_rows
 };
 
 // Uniform double in [0, 1) from the top 53 bits of one draw, the same on
@@ -132,28 +144,34 @@ public:
 
     // Returns sum_i w_i * loss_i over the rows and, when `grad` is not null,
     // writes grad = scale * sum_i w_i * d(loss_i)/d(params). Gradients of the
-    // segments with `trainable[s]` false are left at 0 and the backward pass
+    // segments with `trainable[s]` false are set to 0 and the backward pass
     // stops below the lowest trainable layer. An empty `trainable` means all.
+    //
+    // Each chunk's gradient goes into its part's partial sum: in T when every
+    // part is a single chunk (up to kMaxNetworkParts chunks, so every
+    // mini-batch), else in float64. The parts are then added in float64 and
+    // scaled once.
     double loss_and_gradient(const T* params, const NetworkRows<T>& rows, double scale, T* grad,
                              const std::vector<bool>& trainable, int n_threads) {
-        const Index n_chunks =
-            std::max<Index>(1, (rows.n_rows + kNetworkChunkRows - 1) / kNetworkChunkRows);
+        const Index n_chunks = std::max<Index>(1, (rows.n_rows + kNetworkChunkRows - 1) /
+                                                      kNetworkChunkRows);
+        const Index n_parts = std::min(n_chunks, kMaxNetworkParts);
         const bool with_grad = grad != nullptr;
-        // A single chunk (a mini-batch) writes its scaled gradient straight
-        // into `grad`: the same values as the per-chunk sums below, without
-        // the round trip through a float64 row of n_params.
-        const bool direct = with_grad && n_chunks == 1;
-        direct_grad_ = direct ? grad : nullptr;
-        direct_scale_ = scale;
-        if (with_grad && !direct &&
-            (partial_grads_.rows() < n_chunks || partial_grads_.cols() != n_params())) {
-            partial_grads_.resize(n_chunks, n_params());
+        single_chunk_parts_ = n_parts == n_chunks;
+        if (with_grad) {
+            if (single_chunk_parts_) {
+                if (part_grads_.rows() < n_parts || part_grads_.cols() != n_params())
+                    part_grads_.resize(n_parts, n_params());
+            } else if (part_sums_.rows() < n_parts || part_sums_.cols() != n_params()) {
+                part_sums_.resize(n_parts, n_params());
+            }
         }
         if (Index(partial_losses_.size()) < n_chunks) partial_losses_.resize(n_chunks);
         const int threads =
-            std::max(1, std::min<int>(resolve_thread_count(n_threads), int(n_chunks)));
+            std::max(1, std::min<int>(resolve_thread_count(n_threads), int(n_parts)));
         reserve_workspaces(threads);
         const Index lowest = with_grad ? lowest_trainable_layer(trainable) : n_layers();
+        const Index n_blocks = (n_params() + kNetworkSumBlock - 1) / kNetworkSumBlock;
 
 #pragma omp parallel num_threads(threads) if (threads > 1)
         {
@@ -163,20 +181,25 @@ public:
             Workspace& workspace = workspaces_[0];
 #endif
 #pragma omp for schedule(static)
-            for (Index chunk = 0; chunk < n_chunks; ++chunk) {
-                partial_losses_[chunk] =
-                    accumulate_chunk(params, rows, chunk, with_grad, trainable, lowest, workspace);
+            for (Index part = 0; part < n_parts; ++part) {
+                const Index first = part * n_chunks / n_parts;
+                const Index last = (part + 1) * n_chunks / n_parts;
+                for (Index chunk = first; chunk < last; ++chunk) {
+                    partial_losses_[chunk] =
+                        accumulate_chunk(params, rows, chunk, part, chunk == first, with_grad,
+                                         trainable, lowest, workspace);
+                }
+            }
+            if (with_grad) {
+#pragma omp for schedule(static)
+                for (Index block = 0; block < n_blocks; ++block) {
+                    sum_parts(block, n_parts, scale, grad, trainable, lowest, workspace);
+                }
             }
         }
 
         double loss_sum = 0;
         for (Index chunk = 0; chunk < n_chunks; ++chunk) loss_sum += partial_losses_[chunk];
-        if (with_grad && !direct) {
-            Vector<double> total = partial_grads_.row(0).transpose();
-            for (Index chunk = 1; chunk < n_chunks; ++chunk)
-                total += partial_grads_.row(chunk).transpose();
-            Eigen::Map<Vector<T>>(grad, n_params()) = (scale * total).template cast<T>();
-        }
         return loss_sum;
     }
 
@@ -212,6 +235,11 @@ private:
         RowMatrix<T> weight_grad;           // D_l^T A_{l-1} of the largest layer
         ArrayX<T> losses;
         RowArray<T> element_losses;
+        // The rows of an indexed chunk, copied next to each other.
+        RowMatrix<T> rows_X, rows_targets;
+        ArrayX<T> rows_weight;
+        std::vector<std::int64_t> rows_classes;
+        ArrayX<double> block_sum;  // one block of the sum over parts
     };
 
     void reserve_workspaces(int threads) {
@@ -229,7 +257,45 @@ private:
             workspace.weight_grad.resize(1, largest);
             workspace.losses.resize(kNetworkChunkRows);
             workspace.element_losses.resize(kNetworkChunkRows, n_outputs());
+            workspace.block_sum.resize(kNetworkSumBlock);
         }
+    }
+
+    // The rows of one chunk as a contiguous view starting at row 0: a view
+    // into `rows`, or, for indexed rows, copies in the workspace.
+    NetworkRows<T> chunk_rows(const NetworkRows<T>& rows, Index begin, Index n,
+                              Workspace& workspace) const {
+        NetworkRows<T> view;
+        view.n_rows = n;
+        const Index d = n_features(), k = n_outputs();
+        if (rows.row_index == nullptr) {
+            view.X = rows.X + begin * d;
+            if (rows.targets != nullptr) view.targets = rows.targets + begin * k;
+            if (rows.classes != nullptr) view.classes = rows.classes + begin;
+            if (rows.sample_weight != nullptr) view.sample_weight = rows.sample_weight + begin;
+            return view;
+        }
+        const Index* index = rows.row_index + begin;
+        if (workspace.rows_X.rows() != kNetworkChunkRows) workspace.rows_X.resize(kNetworkChunkRows, d);
+        for (Index i = 0; i < n; ++i) std::copy_n(rows.X + index[i] * d, d, workspace.rows_X.row(i).data());
+        view.X = workspace.rows_X.data();
+        if (rows.targets != nullptr) {
+            workspace.rows_targets.resize(kNetworkChunkRows, k);
+            for (Index i = 0; i < n; ++i)
+                std::copy_n(rows.targets + index[i] * k, k, workspace.rows_targets.row(i).data());
+            view.targets = workspace.rows_targets.data();
+        }
+        if (rows.classes != nullptr) {
+            workspace.rows_classes.resize(kNetworkChunkRows);
+            for (Index i = 0; i < n; ++i) workspace.rows_classes[i] = rows.classes[index[i]];
+            view.classes = workspace.rows_classes.data();
+        }
+        if (rows.sample_weight != nullptr) {
+            workspace.rows_weight.resize(kNetworkChunkRows);
+            for (Index i = 0; i < n; ++i) workspace.rows_weight[i] = rows.sample_weight[index[i]];
+            view.sample_weight = workspace.rows_weight.data();
+        }
+        return view;
     }
 
     Index lowest_trainable_layer(const std::vector<bool>& trainable) const {
@@ -255,80 +321,92 @@ private:
 
     // Replaces the n x n_outputs logits by the gradient of each row's loss
     // and writes the per-row losses.
-    void apply_loss(const NetworkRows<T>& rows, Index first, Index n, T* logits,
+    void apply_loss(const NetworkRows<T>& rows, Index n, T* logits,
                     Workspace& workspace) const {
         const Index k = n_outputs();
         T* losses = workspace.losses.data();
         switch (output_) {
             case OutputLoss::kSoftmax:
-                softmax_cross_entropy(logits, rows.classes + first, n, k, losses, logits);
+                softmax_cross_entropy(logits, rows.classes, n, k, losses, logits);
                 return;
             case OutputLoss::kSigmoid:
-                binary_cross_entropy(logits, rows.targets + first * k, n * k,
+                binary_cross_entropy(logits, rows.targets, n * k,
                                      workspace.element_losses.data(), logits);
                 break;
             case OutputLoss::kSquared:
-                squared_error(logits, rows.targets + first * k, n * k,
+                squared_error(logits, rows.targets, n * k,
                               workspace.element_losses.data(), logits);
                 break;
         }
         workspace.losses.head(n) = workspace.element_losses.topRows(n).rowwise().sum();
     }
 
-    double accumulate_chunk(const T* params, const NetworkRows<T>& rows, Index chunk,
-                            bool with_grad, const std::vector<bool>& trainable, Index lowest,
+    // Runs the forward and, with `with_grad`, the backward pass of one chunk
+    // and returns its weighted loss sum. The chunk's gradient is written to
+    // its part's partial sum, or added to it unless `first_in_part`.
+    double accumulate_chunk(const T* params, const NetworkRows<T>& rows, Index chunk, Index part,
+                            bool first_in_part, bool with_grad,
+                            const std::vector<bool>& trainable, Index lowest,
                             Workspace& workspace) {
         const Index begin = chunk * kNetworkChunkRows;
         const Index n = std::min(kNetworkChunkRows, rows.n_rows - begin);
-        forward_block(params, rows.X + begin * n_features(), n, workspace);
+        const NetworkRows<T> view = chunk_rows(rows, begin, n, workspace);
+        forward_block(params, view.X, n, workspace);
 
         // The logits are replaced in place by the gradient of each row's loss.
         T* logits = workspace.outputs.back().data();
-        apply_loss(rows, begin, n, logits, workspace);
+        apply_loss(view, n, logits, workspace);
         auto losses = workspace.losses.head(n);
         double loss_sum = 0;
-        if (rows.sample_weight != nullptr) {
-            loss_sum = ordered_dot(losses.data(), rows.sample_weight + begin, n);
+        if (view.sample_weight != nullptr) {
+            loss_sum = ordered_dot(losses.data(), view.sample_weight, n);
         } else {
             loss_sum = losses.template cast<double>().sum();
         }
-        if (with_grad) backward_block(params, rows, begin, n, trainable, lowest, chunk, workspace);
+        if (with_grad && lowest < n_layers())
+            backward_block(params, view, n, trainable, lowest, part, first_in_part, workspace);
         return loss_sum;
     }
 
-    // Adds the chunk's gradient to row `chunk` of partial_grads_, starting
-    // from D_last, which accumulate_chunk left in place of the logits.
-    void backward_block(const T* params, const NetworkRows<T>& rows, Index begin, Index n,
-                        const std::vector<bool>& trainable, Index lowest, Index chunk,
-                        Workspace& workspace) {
-        if (direct_grad_ != nullptr) {
-            // Segments that get no gradient below are 0, as in the summed path.
-            std::fill_n(direct_grad_, n_params(), T(0));
-        } else {
-            partial_grads_.row(chunk).setZero();
-        }
-        if (lowest >= n_layers()) return;
-
+    // Writes the chunk's gradient to part `part`, starting from D_last,
+    // which accumulate_chunk left in place of the logits. Only the trainable
+    // segments are written; sum_parts never reads the others.
+    void backward_block(const T* params, const NetworkRows<T>& view, Index n,
+                        const std::vector<bool>& trainable, Index lowest, Index part,
+                        bool first_in_part, Workspace& workspace) {
         T* delta = workspace.outputs.back().data();
-        if (rows.sample_weight != nullptr) {
+        if (view.sample_weight != nullptr) {
             Eigen::Map<RowArray<T>> D(delta, n, n_outputs());
-            D.colwise() *= Eigen::Map<const ArrayX<T>>(rows.sample_weight + begin, n);
+            D.colwise() *= Eigen::Map<const ArrayX<T>>(view.sample_weight, n);
         }
         T* spare = workspace.delta.data();
         T* other_spare = workspace.next_delta.data();
-        const T* X = rows.X + begin * n_features();
         for (Index l = n_layers() - 1; l >= lowest; --l) {
             Eigen::Map<const RowMatrix<T>> D(delta, n, fan_out(l));
-            Eigen::Map<const RowMatrix<T>> A(l == 0 ? X : workspace.outputs[l - 1].data(), n,
+            Eigen::Map<const RowMatrix<T>> A(l == 0 ? view.X : workspace.outputs[l - 1].data(), n,
                                              fan_in(l));
             if (trainable.empty() || trainable[2 * l]) {
-                Eigen::Map<RowMatrix<T>> G(workspace.weight_grad.data(), fan_out(l), fan_in(l));
-                G.noalias() = D.transpose() * A;
-                store_gradient(chunk, weight_offset(l), G.data(), fan_out(l) * fan_in(l));
+                if (single_chunk_parts_) {
+                    Eigen::Map<RowMatrix<T>> G(part_grads_.row(part).data() + weight_offset(l),
+                                               fan_out(l), fan_in(l));
+                    G.noalias() = D.transpose() * A;
+                } else {
+                    Eigen::Map<RowMatrix<T>> G(workspace.weight_grad.data(), fan_out(l), fan_in(l));
+                    G.noalias() = D.transpose() * A;
+                    add_to_part(part, first_in_part, weight_offset(l), G.data(),
+                                fan_out(l) * fan_in(l));
+                }
             }
             if (trainable.empty() || trainable[2 * l + 1]) {
-                Eigen::Matrix<T, 1, Eigen::Dynamic> bias_grad = D.colwise().sum();
-                store_gradient(chunk, bias_offset(l), bias_grad.data(), fan_out(l));
+                if (single_chunk_parts_) {
+                    Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>>(
+                        part_grads_.row(part).data() + bias_offset(l), fan_out(l)) =
+                        D.colwise().sum();
+                } else {
+                    Eigen::Matrix<T, 1, Eigen::Dynamic> bias_grad = D.colwise().sum();
+                    add_to_part(part, first_in_part, bias_offset(l), bias_grad.data(),
+                                fan_out(l));
+                }
             }
             if (l == lowest) break;
 
@@ -342,18 +420,51 @@ private:
         }
     }
 
-    // Adds a block's gradient for params[offset, offset + size) to the
-    // chunk's float64 partial sums, or, for a single chunk, writes
-    // T(scale * double(value)), which is what the summed path produces.
-    void store_gradient(Index chunk, Index offset, const T* values, Index size) {
+    // Writes (first chunk of the part) or adds a chunk's gradient for
+    // params[offset, offset + size) to the part's float64 sum.
+    void add_to_part(Index part, bool first_in_part, Index offset, const T* values, Index size) {
         Eigen::Map<const ArrayX<T>> block(values, size);
-        if (direct_grad_ != nullptr) {
-            Eigen::Map<ArrayX<T>>(direct_grad_ + offset, size) =
-                (direct_scale_ * block.template cast<double>()).template cast<T>();
-            return;
+        Eigen::Map<ArrayX<double>> sum(part_sums_.row(part).data() + offset, size);
+        if (first_in_part) {
+            sum = block.template cast<double>();
+        } else {
+            sum += block.template cast<double>();
         }
-        Eigen::Map<ArrayX<double>>(partial_grads_.row(chunk).data() + offset, size) +=
-            block.template cast<double>();
+    }
+
+    // Writes grad = T(scale * (part_0 + part_1 + ...)) in float64, in part
+    // order, for the parameters of one block; frozen segments get 0. Each
+    // value is computed alone, so how blocks are shared among threads does
+    // not change a bit.
+    void sum_parts(Index block, Index n_parts, double scale, T* grad,
+                   const std::vector<bool>& trainable, Index lowest, Workspace& workspace) const {
+        const Index block_begin = block * kNetworkSumBlock;
+        const Index block_end = std::min(block_begin + kNetworkSumBlock, n_params());
+        for (Index segment = 0; segment < n_segments(); ++segment) {
+            const Index begin = std::max(block_begin, segment_begin(segment));
+            const Index end = std::min(block_end, segment_end(segment));
+            if (begin >= end) continue;
+            const Index size = end - begin;
+            Eigen::Map<ArrayX<T>> out(grad + begin, size);
+            const bool computed = segment / 2 >= lowest && (trainable.empty() || trainable[segment]);
+            if (!computed) {
+                out.setZero();
+                continue;
+            }
+            auto total = workspace.block_sum.head(size);
+            if (single_chunk_parts_) {
+                total = Eigen::Map<const ArrayX<T>>(part_grads_.row(0).data() + begin, size)
+                            .template cast<double>();
+                for (Index part = 1; part < n_parts; ++part)
+                    total += Eigen::Map<const ArrayX<T>>(part_grads_.row(part).data() + begin, size)
+                                 .template cast<double>();
+            } else {
+                total = Eigen::Map<const ArrayX<double>>(part_sums_.row(0).data() + begin, size);
+                for (Index part = 1; part < n_parts; ++part)
+                    total += Eigen::Map<const ArrayX<double>>(part_sums_.row(part).data() + begin, size);
+            }
+            out = (scale * total).template cast<T>();
+        }
     }
 
     std::vector<Index> sizes_;
@@ -361,11 +472,11 @@ private:
     OutputLoss output_;
     std::vector<Index> offsets_;
     Index max_width_ = 0;
-    RowMatrix<double> partial_grads_;
+    RowMatrix<T> part_grads_;        // one row per part when every part is one chunk
+    RowMatrix<double> part_sums_;    // one row per part otherwise
+    bool single_chunk_parts_ = true;  // which of the two the current pass uses
     std::vector<double> partial_losses_;
     std::vector<Workspace> workspaces_;
-    T* direct_grad_ = nullptr;  // set during a single-chunk loss_and_gradient call
-    double direct_scale_ = 1.0;
 };
 
 }  // namespace fastml

@@ -102,7 +102,7 @@ public:
         const Index n = data.n_rows;
         const Index batch = options.batch_size <= 0 ? n : std::min(options.batch_size, n);
         const double mean_weight = mean_sample_weight(data);
-        prepare_batches(data, batch);
+        prepare_batches(data);
         if (options.early_stopping) best_params_ = params_;
 
         NetworkTrainResult result;
@@ -167,6 +167,8 @@ public:
 private:
     void check_rows(const NetworkRows<T>& rows, const char* name) const {
         if (rows.n_rows < 1) throw_invalid_argument("NetworkTrainer.fit: ", name, " has no rows");
+        if (rows.row_index != nullptr)
+            throw_invalid_argument("NetworkTrainer.fit: ", name, " must be stored rows, not indexed");
         if (network_.output() == OutputLoss::kSoftmax && rows.classes == nullptr) {
             throw_invalid_argument("NetworkTrainer.fit: the softmax output needs class indices in ",
                                    name);
@@ -186,19 +188,10 @@ private:
         return total / double(rows.n_rows);
     }
 
-    Index target_width() const {
-        return network_.output() == OutputLoss::kSoftmax ? 0 : network_.n_outputs();
-    }
-
-    // Allocates the gather buffers of one mini-batch; full batches read X in place.
-    void prepare_batches(const NetworkRows<T>& data, Index batch) {
+    // Resets the row order; mini-batches read their rows through it in place.
+    void prepare_batches(const NetworkRows<T>& data) {
         permutation_.resize(data.n_rows);
         for (Index i = 0; i < data.n_rows; ++i) permutation_[i] = i;
-        if (batch == data.n_rows) return;
-        batch_X_.resize(batch * network_.n_features());
-        batch_targets_.resize(batch * target_width());
-        batch_classes_.resize(data.classes != nullptr ? batch : 0);
-        batch_weights_.resize(data.sample_weight != nullptr ? batch : 0);
     }
 
     void shuffle() {
@@ -208,25 +201,11 @@ private:
         }
     }
 
-    // Copies the rows permutation_[begin, begin + n) into the batch buffers.
-    NetworkRows<T> gather(const NetworkRows<T>& data, Index begin, Index n) {
-        const Index d = network_.n_features();
-        const Index width = target_width();
-        for (Index i = 0; i < n; ++i) {
-            const Index row = permutation_[begin + i];
-            std::copy_n(data.X + row * d, d, batch_X_.data() + i * d);
-            if (data.targets != nullptr && width > 0) {
-                std::copy_n(data.targets + row * width, width, batch_targets_.data() + i * width);
-            }
-            if (data.classes != nullptr) batch_classes_[i] = data.classes[row];
-            if (data.sample_weight != nullptr) batch_weights_[i] = data.sample_weight[row];
-        }
-        NetworkRows<T> rows;
-        rows.X = batch_X_.data();
+    // The rows permutation_[begin, begin + n) of `data`, read in place.
+    NetworkRows<T> batch_rows(const NetworkRows<T>& data, Index begin, Index n) const {
+        NetworkRows<T> rows = data;
         rows.n_rows = n;
-        rows.targets = data.targets != nullptr && width > 0 ? batch_targets_.data() : nullptr;
-        rows.classes = data.classes != nullptr ? batch_classes_.data() : nullptr;
-        rows.sample_weight = data.sample_weight != nullptr ? batch_weights_.data() : nullptr;
+        rows.row_index = permutation_.data() + begin;
         return rows;
     }
 
@@ -243,7 +222,7 @@ private:
         double weighted_loss = 0;
         for (Index begin = 0; begin < n; begin += batch) {
             const Index size = std::min(batch, n - begin);
-            const NetworkRows<T> rows = batch < n ? gather(data, begin, size) : data;
+            const NetworkRows<T> rows = batch < n ? batch_rows(data, begin, size) : data;
             weighted_loss += step(rows, size * mean_weight, rate, options, result);
         }
         return weighted_loss / (double(n) * mean_weight);
@@ -292,8 +271,6 @@ private:
     std::int64_t epochs_done_ = 0;  // over all calls to fit, for the schedule
     std::vector<bool> trainable_;
     std::vector<Index> permutation_;
-    std::vector<T> batch_X_, batch_targets_, batch_weights_;
-    std::vector<std::int64_t> batch_classes_;
 };
 
 }  // namespace fastml
