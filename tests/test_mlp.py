@@ -504,24 +504,35 @@ def test_bad_schedule_names_the_estimator():
         MLPClassifier(schedule="zigzag", max_epochs=2).fit(X, y)
 
 
+# The network has 29,013 parameters, so each step splits its update into
+# ranges that the threads share, and batches of 128 rows are two chunks.
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        {"penalty": "elasticnet", "alpha": 1e-3, "optimizer": "rmsprop"},
+        {"freeze": [0], "optimizer": "adamw", "batch_size": 100},
+    ],
+)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_mini_batch_products_identical_for_any_thread_count(dtype):
+def test_mini_batch_products_identical_for_any_thread_count(dtype, settings):
     rng = np.random.default_rng(4)
     X = rng.normal(size=(600, 150)).astype(dtype)
     y = rng.integers(0, 3, 600)
+    params = {"batch_size": 128, **settings}
     fits = [
         fit_quietly(
             MLPClassifier(
                 hidden_layer_sizes=(130, 70),
-                batch_size=128,
                 max_epochs=2,
                 random_state=0,
                 n_threads=n_threads,
+                **params,
             ),
             X,
             y,
         )
-        for n_threads in (1, 2, 4)
+        for n_threads in (1, 2, 3, 4)
     ]
     for other in fits[1:]:
         for name, array in fits[0].layers_.items():

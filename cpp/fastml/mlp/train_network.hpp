@@ -31,6 +31,11 @@
 
 namespace fastml {
 
+// Parameters per range of the optimizer step. Ranges are counted from each
+// segment's start and shared among threads; the update of a parameter
+// depends only on its own values, so the thread count changes no bit.
+constexpr Index kStepRangeSize = 8192;
+
 struct NetworkTrainOptions {
     Index batch_size = 0;  // 0: all rows in one batch
     int max_epochs = 200;
@@ -103,6 +108,7 @@ public:
         const Index batch = options.batch_size <= 0 ? n : std::min(options.batch_size, n);
         const double mean_weight = mean_sample_weight(data);
         prepare_batches(data);
+        plan_step_ranges();
         if (options.early_stopping) best_params_ = params_;
 
         NetworkTrainResult result;
@@ -234,30 +240,67 @@ private:
                 const NetworkTrainOptions& options, NetworkTrainResult& result) {
         const double loss_sum = network_.loss_and_gradient(
             params_.data(), rows, 1.0 / weight_total, grad_.data(), trainable_, options.n_threads);
-        double squared_norm = 0;
         for (Index segment = 0; segment < network_.n_segments(); ++segment) {
-            if (!trainable_[segment]) continue;
-            const Index begin = network_.segment_begin(segment);
-            const Index size = network_.segment_end(segment) - begin;
-            // Even segments are weights, odd ones biases; only weights are
-            // penalized. The L1 part works orthant-wise as in penalty.hpp.
-            const bool penalized = segment % 2 == 0;
-            T* weights = params_.data() + begin;
-            if (penalized) {
-                penalty_.add_l2_gradient(weights, grad_.data() + begin, size);
-                penalty_.to_pseudo_gradient(weights, grad_.data() + begin, size);
-                if (penalty_.l1_strength() > 0) weights_before_step_ = params_.segment(begin, size);
-            }
-            squared_norm += grad_.segment(begin, size).template cast<double>().square().sum();
-            optimizer_->update(segment, begin, begin + size, params_.data(), grad_.data(),
-                               rate);
-            if (penalized && penalty_.l1_strength() > 0) {
-                penalty_.project_to_orthant(weights_before_step_.data(), grad_.data() + begin,
-                                            weights, size);
-            }
+            if (trainable_[segment]) optimizer_->start_step(segment);
         }
+        const Index n_ranges = Index(step_ranges_.size());
+        // Small networks update on the calling thread: starting threads
+        // would cost more than the update. The ranges, and so the bits, are
+        // the same either way.
+        const int threads =
+            network_.n_params() < 2 * kStepRangeSize
+                ? 1
+                : std::max(1, std::min<int>(resolve_thread_count(options.n_threads), int(n_ranges)));
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+        for (Index r = 0; r < n_ranges; ++r) range_norms_[r] = update_range(step_ranges_[r], rate);
+        double squared_norm = 0;
+        for (Index r = 0; r < n_ranges; ++r) squared_norm += range_norms_[r];
         result.gradient_norm = std::sqrt(squared_norm);
         return loss_sum;
+    }
+
+    // A piece of one trainable segment, updated as a unit.
+    struct StepRange {
+        Index segment, begin, end;
+    };
+
+    // Splits every trainable segment into ranges of kStepRangeSize
+    // parameters, counted from the segment's start.
+    void plan_step_ranges() {
+        step_ranges_.clear();
+        for (Index segment = 0; segment < network_.n_segments(); ++segment) {
+            if (!trainable_[segment]) continue;
+            const Index end = network_.segment_end(segment);
+            for (Index begin = network_.segment_begin(segment); begin < end; begin += kStepRangeSize)
+                step_ranges_.push_back({segment, begin, std::min(begin + kStepRangeSize, end)});
+        }
+        range_norms_.assign(step_ranges_.size(), 0.0);
+        if (penalty_.l1_strength() > 0) weights_before_step_.resize(network_.n_params());
+    }
+
+    // Adds the penalty's gradient to one range, updates it and returns the
+    // squared norm of its gradient, penalty included. Even segments are
+    // weights, odd ones biases; only weights are penalized, and the L1 part
+    // works orthant-wise as in penalty.hpp.
+    double update_range(const StepRange& range, double rate) {
+        const Index begin = range.begin, size = range.end - range.begin;
+        const bool penalized = range.segment % 2 == 0;
+        T* weights = params_.data() + begin;
+        T* grad = grad_.data() + begin;
+        const bool l1 = penalized && penalty_.l1_strength() > 0;
+        if (penalized) {
+            penalty_.add_l2_gradient(weights, grad, size);
+            penalty_.to_pseudo_gradient(weights, grad, size);
+            if (l1) std::copy_n(weights, size, weights_before_step_.data() + begin);
+        }
+        const double squared_norm = Eigen::Map<const ArrayX<T>>(grad, size)
+                                        .template cast<double>()
+                                        .square()
+                                        .sum();
+        optimizer_->update_range(range.segment, range.begin, range.end, params_.data(),
+                                 grad_.data(), rate);
+        if (l1) penalty_.project_to_orthant(weights_before_step_.data() + begin, grad, weights, size);
+        return squared_norm;
     }
 
     Network<T> network_;
@@ -266,7 +309,9 @@ private:
     std::mt19937_64 engine_;
     ArrayX<T> params_;
     ArrayX<T> grad_;
-    ArrayX<T> weights_before_step_;  // one segment's weights, for the L1 orthant projection
+    ArrayX<T> weights_before_step_;  // with an L1 penalty, for the orthant projection
+    std::vector<StepRange> step_ranges_;  // the trainable segments in pieces
+    std::vector<double> range_norms_;     // squared gradient norm of each piece
     ArrayX<T> best_params_;
     std::int64_t epochs_done_ = 0;  // over all calls to fit, for the schedule
     std::vector<bool> trainable_;

@@ -27,8 +27,8 @@ public:
         sum_of_squares_ = ArrayX<T>::Constant(n_params, T(initial_accumulator_value_));
     }
 
-    void update(Index, Index begin, Index end, T* params, const T* grad,
-                double learning_rate) override {
+    void update_range(Index, Index begin, Index end, T* params, const T* grad,
+                      double learning_rate) override {
         const Index n = end - begin;
         Eigen::Map<ArrayX<T>> w(params + begin, n);
         Eigen::Map<const ArrayX<T>> g(grad + begin, n);

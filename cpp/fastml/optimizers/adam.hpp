@@ -44,11 +44,13 @@ public:
         steps_.assign(n_segments, 0);
     }
 
-    void update(Index segment, Index begin, Index end, T* params, const T* grad,
-                double learning_rate) override {
-        // Each segment counts its own steps, so a segment that was frozen for
-        // a while gets the bias correction matching its own moment estimates.
-        const double t = double(++steps_[segment]);
+    // Each segment counts its own steps, so a segment that was frozen for a
+    // while gets the bias correction matching its own moment estimates.
+    void start_step(Index segment) override { ++steps_[segment]; }
+
+    void update_range(Index segment, Index begin, Index end, T* params, const T* grad,
+                      double learning_rate) override {
+        const double t = double(steps_[segment]);
         const T step_size = T(learning_rate / (1.0 - std::pow(beta1_, t)));
         const T sqrt_correction2 = T(std::sqrt(1.0 - std::pow(beta2_, t)));
 

@@ -27,13 +27,15 @@ public:
 
     void reset(Index n_params, Index n_segments) override { adam_.reset(n_params, n_segments); }
 
-    void update(Index segment, Index begin, Index end, T* params, const T* grad,
-                double learning_rate) override {
+    void start_step(Index segment) override { adam_.start_step(segment); }
+
+    void update_range(Index segment, Index begin, Index end, T* params, const T* grad,
+                      double learning_rate) override {
         if (weight_decay_ > 0 && !is_excluded(segment)) {
             Eigen::Map<ArrayX<T>> w(params + begin, end - begin);
             w *= T(1.0 - learning_rate * weight_decay_);
         }
-        adam_.update(segment, begin, end, params, grad, learning_rate);
+        adam_.update_range(segment, begin, end, params, grad, learning_rate);
     }
 
     void exclude_from_weight_decay(Index segment) override {

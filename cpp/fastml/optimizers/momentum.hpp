@@ -25,8 +25,8 @@ public:
 
     void reset(Index n_params, Index) override { velocity_ = ArrayX<T>::Zero(n_params); }
 
-    void update(Index, Index begin, Index end, T* params, const T* grad,
-                double learning_rate) override {
+    void update_range(Index, Index begin, Index end, T* params, const T* grad,
+                      double learning_rate) override {
         const Index n = end - begin;
         Eigen::Map<ArrayX<T>> w(params + begin, n);
         Eigen::Map<const ArrayX<T>> g(grad + begin, n);

@@ -26,8 +26,20 @@ public:
     // Applies one step to params[begin, end) of segment `segment` given the
     // gradient on the same range. `learning_rate` is the scheduled rate of
     // this step.
-    virtual void update(Index segment, Index begin, Index end, T* params, const T* grad,
-                        double learning_rate) = 0;
+    void update(Index segment, Index begin, Index end, T* params, const T* grad,
+                double learning_rate) {
+        start_step(segment);
+        update_range(segment, begin, end, params, grad, learning_rate);
+    }
+
+    // The two halves of `update`, for a caller that splits a segment into
+    // ranges (to share them among threads): `start_step` once per segment and
+    // step, then `update_range` once for each range, in any order and from
+    // any thread. Every rule updates each parameter from its own values
+    // only, so the split does not change the result.
+    virtual void start_step(Index /*segment*/) {}
+    virtual void update_range(Index segment, Index begin, Index end, T* params, const T* grad,
+                              double learning_rate) = 0;
 
     // Marks a segment (an intercept, a bias) that decoupled weight decay must
     // not shrink. Only AdamW decays weights; every other rule ignores this.

@@ -10,8 +10,8 @@ class SGD final : public Optimizer<T> {
 public:
     void reset(Index, Index) override {}
 
-    void update(Index, Index begin, Index end, T* params, const T* grad,
-                double learning_rate) override {
+    void update_range(Index, Index begin, Index end, T* params, const T* grad,
+                      double learning_rate) override {
         const Index n = end - begin;
         Eigen::Map<ArrayX<T>> w(params + begin, n);
         Eigen::Map<const ArrayX<T>> g(grad + begin, n);
