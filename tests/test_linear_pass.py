@@ -52,9 +52,15 @@ def reference(loss, X, params, targets, weights, k):
     return np.sum(weights * per_sample), grad
 
 
+# 5000 rows are chunks of 2048 rows; 1000 rows (a large mini-batch) are 16
+# chunks of 64 rows, with 300 features enough to share them among threads.
+@pytest.mark.parametrize("shape", [(5000, 7), (1000, 300)])
 @pytest.mark.parametrize("loss", ["logistic", "softmax", "squared"])
-def test_pass_matches_numpy_reference(loss, dtype):
-    X, params, targets, weights, k = make_problem(loss, dtype)
+def test_pass_matches_numpy_reference(loss, dtype, shape):
+    n_samples, n_features = shape
+    X, params, targets, weights, k = make_problem(
+        loss, dtype, n_samples=n_samples, n_features=n_features
+    )
     loss_sum, grad = _core.linear_loss_and_gradient(
         params, X, targets, weights, loss, k, 0.5
     )
@@ -94,8 +100,12 @@ def test_pass_gradient_matches_finite_differences(loss):
 
 
 @pytest.mark.parametrize("loss", ["logistic", "softmax", "squared"])
-def test_pass_bits_do_not_depend_on_thread_count(loss, dtype):
-    X, params, targets, weights, k = make_problem(loss, dtype, n_samples=9000)
+@pytest.mark.parametrize("shape", [(9000, 7), (1000, 300)])
+def test_pass_bits_do_not_depend_on_thread_count(loss, dtype, shape):
+    n_samples, n_features = shape
+    X, params, targets, weights, k = make_problem(
+        loss, dtype, n_samples=n_samples, n_features=n_features
+    )
     results = [
         _core.linear_loss_and_gradient(
             params, X, targets, weights, loss, k, 1.0, n_threads

@@ -402,6 +402,37 @@ def test_coefficients_identical_for_any_thread_count(optimizer, batch_size, dtyp
         assert other.history_ == fits[0].history_
 
 
+# With 300 features a batch of 128 rows is large enough to be shared among
+# threads, in chunks of 64 rows read from X through the shuffled row order.
+@pytest.mark.parametrize("batch_size", [128, 2000])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_wide_mini_batches_identical_for_any_thread_count(batch_size, weighted):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(4100, 300)).astype(np.float32)
+    y = np.argmax(X @ rng.normal(size=(300, 4)) + rng.normal(size=(4100, 4)), axis=1)
+    sample_weight = rng.uniform(0.5, 2.0, 4100) if weighted else None
+    fits = [
+        fit_quietly(
+            LogisticRegression(
+                optimizer="adam",
+                learning_rate=1e-3,
+                batch_size=batch_size,
+                max_epochs=2,
+                random_state=5,
+                n_threads=n_threads,
+            ),
+            X,
+            y,
+            sample_weight=sample_weight,
+        )
+        for n_threads in (1, 2, 3)
+    ]
+    for other in fits[1:]:
+        assert_array_equal(other.coef_, fits[0].coef_)
+        assert_array_equal(other.intercept_, fits[0].intercept_)
+        assert other.history_ == fits[0].history_
+
+
 def test_random_state_changes_mini_batch_order():
     X, y = blobs()
     params = dict(optimizer="sgd", batch_size=8, max_epochs=3)

@@ -39,6 +39,7 @@
 #include "fastml/linear_model.hpp"
 #include "fastml/mlp/network.hpp"
 #include "fastml/mlp/train_network.hpp"
+#include "fastml/train_linear.hpp"
 #include "fastml/optimizers/factory.hpp"
 
 namespace {
@@ -307,6 +308,31 @@ void BM_DensePass(benchmark::State& state, Index rows) {
         Counter(w3_gemm_seconds(rows, threads), Counter::kIsIterationInvariantRate);
 }
 
+// One mini-batch epoch of a linear model (batches of 128 rows, L2 alpha
+// 1e-4): the row gather, the pass and the update of every step.
+template <typename T>
+void BM_LinearEpoch(benchmark::State& state, const Shape& shape, const std::string& rule) {
+    const int threads = int(state.range(0));
+    Workload<T>& data = workload<T>(shape);
+    fastml::OptimizerConfig config;
+    config.name = rule;
+    fastml::Penalty penalty;
+    penalty.alpha = 1e-4;
+    fastml::LinearTrainer<T> trainer(
+        fastml::LinearModel<T>(shape.n_features, shape.n_outputs, shape.loss),
+        fastml::make_optimizer<T>(config), penalty, true, 0);
+    fastml::TrainOptions options;
+    options.batch_size = 128;
+    options.max_epochs = 1;
+    options.learning_rate = 1e-3;
+    options.n_threads = threads;
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(trainer.fit(data.rows(), options));
+    }
+    using benchmark::Counter;
+    state.counters["bytes_per_second"] = Counter(data.x_bytes(), Counter::kIsIterationInvariantRate);
+}
+
 // One training epoch at the W3 settings (Adam, learning rate 1e-3, batches
 // of 128 rows, L2 alpha 1e-4): the pass of every step plus the row gather,
 // the penalty and the update, as a user's fit runs them.
@@ -409,6 +435,14 @@ void register_type(const char* type_name) {
             const std::string name = rows == 128 ? "DensePass/W3/batch128/f32" : "DensePass/W3/all/f32";
             benchmark::RegisterBenchmark(name.c_str(), [rows](benchmark::State& st) { BM_DensePass(st, rows); })
                 ->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond)->UseRealTime();
+        }
+        for (const Shape* shape : {&kW1, &kW2}) {
+            for (const std::string rule : {"sgd", "adam"}) {
+                const std::string name = std::string("LinearEpoch/") + shape->name + "/batch128/" + rule + "/f32";
+                benchmark::RegisterBenchmark(name.c_str(), [shape, rule](benchmark::State& st) {
+                    BM_LinearEpoch<float>(st, *shape, rule);
+                })->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+            }
         }
         benchmark::RegisterBenchmark("NetworkEpoch/W3/f32", BM_NetworkEpoch)
             ->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();

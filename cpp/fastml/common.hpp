@@ -72,6 +72,19 @@ double ordered_sum(const T* x, Index n) {
     return total;
 }
 
-inline Index chunk_count(Index n_rows) { return (n_rows + kChunkRows - 1) / kChunkRows; }
+// Rows per chunk of a set of at most kChunkRows rows, such as a mini-batch:
+// small enough that the threads share a batch of 128 rows.
+constexpr Index kSmallChunkRows = 64;
+
+// Rows per reduction chunk of a set of n_rows rows. It depends only on
+// n_rows, so the rounding does not depend on the thread count.
+inline Index chunk_rows(Index n_rows) {
+    return n_rows > kChunkRows ? kChunkRows : kSmallChunkRows;
+}
+
+inline Index chunk_count(Index n_rows) {
+    const Index rows = chunk_rows(n_rows);
+    return (n_rows + rows - 1) / rows;
+}
 
 }  // namespace fastml

@@ -28,15 +28,23 @@ enum class LinearLoss {
     kSquared,   // n_outputs targets, squared error / 2
 };
 
-// A set of rows stored contiguously, with their targets.
+// A set of rows with their targets. Without `row_index` the rows are the
+// first n_rows rows of X; with it, row i is row row_index[i] of X and of the
+// targets, classes and sample weights (a mini-batch read in place).
 template <typename T>
 struct LinearRows {
-    const T* X = nullptr;                   // n_rows x n_features, row-major
+    const T* X = nullptr;                   // n_features values per row, row-major
     Index n_rows = 0;
-    const T* targets = nullptr;             // kLogistic: n_rows; kSquared: n_rows x n_outputs
-    const std::int64_t* classes = nullptr;  // kSoftmax: n_rows indices
-    const T* sample_weight = nullptr;       // n_rows, or null for weights of 1
+    const T* targets = nullptr;             // kLogistic: 1 value per row; kSquared: n_outputs
+    const std::int64_t* classes = nullptr;  // kSoftmax: one class index per row
+    const T* sample_weight = nullptr;       // one weight per row, or null for weights of 1
+    const Index* row_index = nullptr;       // n_rows row numbers, or null for rows 0 to n_rows
 };
+
+// Values of X below which a pass runs on the calling thread: starting
+// threads would cost more than they save. The thread count changes no bit,
+// so this is tuned for speed alone.
+constexpr Index kMinParallelValues = 32768;
 
 inline int resolve_thread_count(int n_threads) {
 #ifdef _OPENMP
@@ -80,12 +88,14 @@ public:
             partial_grads_.resize(std::max<Index>(n_chunks, 1), n_params);
         }
         partial_losses_.resize(std::max<Index>(n_chunks, 1));
-        const int threads = resolve_thread_count(n_threads);
+        const bool small = rows.n_rows * n_features_ < kMinParallelValues;
+        const int threads = small ? 1 : std::max(1, std::min<int>(resolve_thread_count(n_threads),
+                                                                  int(n_chunks)));
         // One set of block buffers per thread, kept between calls so that a
         // mini-batch step allocates nothing.
         while (Index(buffers_.size()) < threads) buffers_.emplace_back(n_outputs_, n_features_);
 
-#pragma omp parallel num_threads(threads) if (n_chunks > 1)
+#pragma omp parallel num_threads(threads) if (threads > 1)
         {
 #ifdef _OPENMP
             BlockBuffers& buffers = buffers_[std::size_t(omp_get_thread_num())];
@@ -137,7 +147,60 @@ private:
         ArrayX<T> losses;
         ArrayX<double> weighted_losses;
         RowMatrix<T> block_grad;
+        // The rows of an indexed block, copied next to each other.
+        RowMatrix<T> rows_X, rows_targets;
+        ArrayX<T> rows_weight;
+        std::vector<std::int64_t> rows_classes;
     };
+
+    // Rows [begin, begin + n) of `rows` as a contiguous view starting at row
+    // 0: a view into `rows`, or, for indexed rows, copies in `buffers`.
+    // Shuffled rows are scattered over X, so each copy would wait on
+    // memory; requesting a row a few rows ahead hides that wait.
+    LinearRows<T> block_view(const LinearRows<T>& rows, Index begin, Index n, Index end,
+                             BlockBuffers& buffers) const {
+        const Index d = n_features_;
+        const Index width = loss_ == LinearLoss::kSquared ? n_outputs_ : 1;
+        LinearRows<T> view;
+        view.n_rows = n;
+        if (rows.row_index == nullptr) {
+            view.X = rows.X + begin * d;
+            if (rows.targets != nullptr) view.targets = rows.targets + begin * width;
+            if (rows.classes != nullptr) view.classes = rows.classes + begin;
+            if (rows.sample_weight != nullptr) view.sample_weight = rows.sample_weight + begin;
+            return view;
+        }
+        constexpr Index kRowsAhead = 8;
+        const Index line = 64 / Index(sizeof(T));
+        const Index* index = rows.row_index;
+        if (buffers.rows_X.rows() < n) buffers.rows_X.resize(kBlockRows, d);
+        for (Index i = begin; i < begin + n; ++i) {
+            if (i + kRowsAhead < end) {
+                const T* future = rows.X + index[i + kRowsAhead] * d;
+                for (Index j = 0; j < d; j += line) __builtin_prefetch(future + j);
+            }
+            std::copy_n(rows.X + index[i] * d, d, buffers.rows_X.row(i - begin).data());
+        }
+        view.X = buffers.rows_X.data();
+        if (rows.targets != nullptr) {
+            if (buffers.rows_targets.rows() < n) buffers.rows_targets.resize(kBlockRows, width);
+            for (Index i = 0; i < n; ++i)
+                std::copy_n(rows.targets + index[begin + i] * width, width,
+                            buffers.rows_targets.row(i).data());
+            view.targets = buffers.rows_targets.data();
+        }
+        if (rows.classes != nullptr) {
+            buffers.rows_classes.resize(kBlockRows);
+            for (Index i = 0; i < n; ++i) buffers.rows_classes[i] = rows.classes[index[begin + i]];
+            view.classes = buffers.rows_classes.data();
+        }
+        if (rows.sample_weight != nullptr) {
+            if (buffers.rows_weight.size() < n) buffers.rows_weight.resize(kBlockRows);
+            for (Index i = 0; i < n; ++i) buffers.rows_weight[i] = rows.sample_weight[index[begin + i]];
+            view.sample_weight = buffers.rows_weight.data();
+        }
+        return view;
+    }
 
     // Writes the row-major (n_rows x n_outputs) logits of n_rows rows of X.
     // One output is a matrix-vector product, which Eigen's GEMV does without
@@ -191,8 +254,9 @@ private:
 
     double accumulate_chunk(const T* params, const LinearRows<T>& rows, Index chunk,
                             BlockBuffers& buffers) {
-        const Index chunk_begin = chunk * kChunkRows;
-        const Index chunk_end = std::min(rows.n_rows, chunk_begin + kChunkRows);
+        const Index rows_per_chunk = chunk_rows(rows.n_rows);
+        const Index chunk_begin = chunk * rows_per_chunk;
+        const Index chunk_end = std::min(rows.n_rows, chunk_begin + rows_per_chunk);
         auto partial = partial_grads_.row(chunk);
         partial.setZero();
         double loss_sum = 0;
@@ -200,14 +264,15 @@ private:
         const Index rows_per_block = block_rows(n_features_ * Index(sizeof(T)));
         for (Index begin = chunk_begin; begin < chunk_end; begin += rows_per_block) {
             const Index n = std::min(rows_per_block, chunk_end - begin);
+            const LinearRows<T> view = block_view(rows, begin, n, chunk_end, buffers);
             auto Z = buffers.logits.topRows(n);
-            const T* Xb = rows.X + begin * n_features_;
+            const T* Xb = view.X;
             compute_logits(params, Xb, n, Z.data());
-            apply_loss(rows, begin, n, Z.data(), buffers.losses.data());
+            apply_loss(view, 0, n, Z.data(), buffers.losses.data());
 
             auto losses = buffers.losses.head(n);
-            if (rows.sample_weight != nullptr) {
-                Eigen::Map<const ArrayX<T>> w(rows.sample_weight + begin, n);
+            if (view.sample_weight != nullptr) {
+                Eigen::Map<const ArrayX<T>> w(view.sample_weight, n);
                 Z.array().colwise() *= w;
                 // Summed from an aligned buffer: Eigen's vectorized sum over the
                 // caller's weights would start at their first aligned element,
@@ -219,7 +284,11 @@ private:
                 loss_sum += losses.template cast<double>().sum();
             }
 
-            const Index next_rows = std::min(rows_per_block, chunk_end - (begin + n));
+            // The next block of stored rows follows this one in X; indexed
+            // rows are requested while they are copied.
+            const Index next_rows = rows.row_index == nullptr
+                                        ? std::min(rows_per_block, chunk_end - (begin + n))
+                                        : 0;
             compute_block_gradient(Z.data(), Xb, n, buffers.block_grad, Xb + n * n_features_, next_rows);
             Eigen::Map<RowMatrix<double>> coef_grad(partial.data(), n_outputs_, n_features_);
             coef_grad += buffers.block_grad.template cast<double>();

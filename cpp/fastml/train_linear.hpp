@@ -143,7 +143,7 @@ public:
         const Index batch = options.batch_size <= 0 ? n : std::min(options.batch_size, n);
         const double mean_weight = mean_sample_weight(data);
         if (optimizer_) {
-            prepare_batches(data, batch);
+            prepare_batches(data);
         }
 
         TrainResult result;
@@ -273,6 +273,9 @@ private:
             throw_invalid_argument("LinearTrainer.fit: ", name,
                                    " has no rows; n_rows must be >= 1");
         }
+        if (data.row_index != nullptr) {
+            throw_invalid_argument("LinearTrainer.fit: ", name, " must be stored rows, not indexed");
+        }
         if (model_.loss() == LinearLoss::kSoftmax && data.classes == nullptr) {
             throw_invalid_argument("LinearTrainer.fit: the softmax loss needs class indices");
         }
@@ -297,30 +300,16 @@ private:
         return scheduled_learning_rate(options.schedule, options.learning_rate, epochs_done_);
     }
 
-    // Allocates the gather buffers of one mini-batch; full batches read X in
-    // place. The permutation carries over between calls on data of the same
-    // size, so epochs split across calls shuffle as one call would.
-    void prepare_batches(const LinearRows<T>& data, Index batch) {
+    // Resets the row order when the data size changes. Mini-batches read
+    // their rows through it in place. The permutation carries over between
+    // calls on data of the same size, so epochs split across calls shuffle as
+    // one call would.
+    void prepare_batches(const LinearRows<T>& data) {
         if (Index(permutation_.size()) != data.n_rows) {
             permutation_.resize(data.n_rows);
             for (Index i = 0; i < data.n_rows; ++i) {
                 permutation_[i] = i;
             }
-        }
-        if (batch == data.n_rows) {
-            return;
-        }
-        const Index d = model_.n_features();
-        const Index k = model_.n_outputs();
-        batch_X_.resize(batch * d);
-        if (data.targets != nullptr) {
-            batch_targets_.resize(batch * (model_.loss() == LinearLoss::kSquared ? k : 1));
-        }
-        if (data.classes != nullptr) {
-            batch_classes_.resize(batch);
-        }
-        if (data.sample_weight != nullptr) {
-            batch_weights_.resize(batch);
         }
     }
 
@@ -331,40 +320,11 @@ private:
         }
     }
 
-    // Copies the rows permutation_[begin, begin + n) into the batch buffers.
-    LinearRows<T> gather(const LinearRows<T>& data, Index begin, Index n) {
-        const Index d = model_.n_features();
-        const Index target_width = model_.loss() == LinearLoss::kSquared ? model_.n_outputs() : 1;
-        // Shuffled rows are scattered over X, so each copy would wait on
-        // memory; requesting a row a few iterations ahead hides that wait.
-        constexpr Index kRowsAhead = 8;
-        const Index line = 64 / Index(sizeof(T));
-        const Index permutation_end = Index(permutation_.size());
-        for (Index i = 0; i < n; ++i) {
-            const Index ahead = begin + i + kRowsAhead;
-            if (ahead < permutation_end) {
-                const T* future = data.X + permutation_[ahead] * d;
-                for (Index j = 0; j < d; j += line) __builtin_prefetch(future + j);
-            }
-            const Index row = permutation_[begin + i];
-            std::copy_n(data.X + row * d, d, batch_X_.data() + i * d);
-            if (data.targets != nullptr) {
-                std::copy_n(data.targets + row * target_width, target_width,
-                            batch_targets_.data() + i * target_width);
-            }
-            if (data.classes != nullptr) {
-                batch_classes_[i] = data.classes[row];
-            }
-            if (data.sample_weight != nullptr) {
-                batch_weights_[i] = data.sample_weight[row];
-            }
-        }
-        LinearRows<T> rows;
-        rows.X = batch_X_.data();
+    // The rows permutation_[begin, begin + n) of `data`, read in place.
+    LinearRows<T> batch_rows(const LinearRows<T>& data, Index begin, Index n) const {
+        LinearRows<T> rows = data;
         rows.n_rows = n;
-        rows.targets = data.targets != nullptr ? batch_targets_.data() : nullptr;
-        rows.classes = data.classes != nullptr ? batch_classes_.data() : nullptr;
-        rows.sample_weight = data.sample_weight != nullptr ? batch_weights_.data() : nullptr;
+        rows.row_index = permutation_.data() + begin;
         return rows;
     }
 
@@ -380,7 +340,7 @@ private:
         double weighted_loss = 0;
         for (Index begin = 0; begin < n; begin += batch) {
             const Index size = std::min(batch, n - begin);
-            const LinearRows<T> rows = batch < n ? gather(data, begin, size) : data;
+            const LinearRows<T> rows = batch < n ? batch_rows(data, begin, size) : data;
             weighted_loss += step(rows, size * mean_weight, rate, options.n_threads, result);
         }
         return weighted_loss / (double(n) * mean_weight);
@@ -502,8 +462,6 @@ private:
     ArrayX<T> coef_before_step_;
     int epochs_done_ = 0;
     std::vector<Index> permutation_;
-    std::vector<T> batch_X_, batch_targets_, batch_weights_;
-    std::vector<std::int64_t> batch_classes_;
 
     std::optional<Lbfgs> lbfgs_;
     Vector<double> lbfgs_x_, lbfgs_grad_;
