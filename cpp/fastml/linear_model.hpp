@@ -19,6 +19,7 @@
 #include "block_products.hpp"
 #include "common.hpp"
 #include "losses.hpp"
+#include "parallel.hpp"
 
 namespace fastml {
 
@@ -95,21 +96,12 @@ public:
         // mini-batch step allocates nothing.
         while (Index(buffers_.size()) < threads) buffers_.emplace_back(n_outputs_, n_features_);
 
-#pragma omp parallel num_threads(threads) if (threads > 1)
-        {
-#ifdef _OPENMP
-            BlockBuffers& buffers = buffers_[std::size_t(omp_get_thread_num())];
-#else
-            BlockBuffers& buffers = buffers_[0];
-#endif
-            // Chunks are handed out one at a time, so a thread that shares its
-            // core with another process does not hold up the pass. Which thread
-            // computes a chunk does not change its partial sums.
-#pragma omp for schedule(dynamic, 1)
-            for (Index chunk = 0; chunk < n_chunks; ++chunk) {
-                partial_losses_[chunk] = accumulate_chunk(params, rows, chunk, buffers);
-            }
-        }
+        // Chunks are claimed one at a time, so a thread that shares its core
+        // with another process does not hold up the pass. Which thread
+        // computes a chunk does not change its partial sums.
+        parallel_for(n_chunks, threads, [&](Index chunk, int slot) {
+            partial_losses_[chunk] = accumulate_chunk(params, rows, chunk, buffers_[std::size_t(slot)]);
+        });
 
         // A member, so that a mini-batch step allocates nothing.
         Vector<double>& total = total_grad_;

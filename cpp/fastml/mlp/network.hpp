@@ -27,6 +27,7 @@
 #include "../common.hpp"
 #include "../linear_model.hpp"
 #include "../losses.hpp"
+#include "../parallel.hpp"
 #include "dense.hpp"
 
 namespace fastml {
@@ -173,29 +174,19 @@ public:
         const Index lowest = with_grad ? lowest_trainable_layer(trainable) : n_layers();
         const Index n_blocks = (n_params() + kNetworkSumBlock - 1) / kNetworkSumBlock;
 
-#pragma omp parallel num_threads(threads) if (threads > 1)
-        {
-#ifdef _OPENMP
-            Workspace& workspace = workspaces_[omp_get_thread_num()];
-#else
-            Workspace& workspace = workspaces_[0];
-#endif
-#pragma omp for schedule(static)
-            for (Index part = 0; part < n_parts; ++part) {
-                const Index first = part * n_chunks / n_parts;
-                const Index last = (part + 1) * n_chunks / n_parts;
-                for (Index chunk = first; chunk < last; ++chunk) {
-                    partial_losses_[chunk] =
-                        accumulate_chunk(params, rows, chunk, part, chunk == first, with_grad,
-                                         trainable, lowest, workspace);
-                }
+        parallel_for(n_parts, threads, [&](Index part, int slot) {
+            const Index first = part * n_chunks / n_parts;
+            const Index last = (part + 1) * n_chunks / n_parts;
+            for (Index chunk = first; chunk < last; ++chunk) {
+                partial_losses_[chunk] =
+                    accumulate_chunk(params, rows, chunk, part, chunk == first, with_grad,
+                                     trainable, lowest, workspaces_[slot]);
             }
-            if (with_grad) {
-#pragma omp for schedule(static)
-                for (Index block = 0; block < n_blocks; ++block) {
-                    sum_parts(block, n_parts, scale, grad, trainable, lowest, workspace);
-                }
-            }
+        });
+        if (with_grad) {
+            parallel_for(n_blocks, threads, [&](Index block, int slot) {
+                sum_parts(block, n_parts, scale, grad, trainable, lowest, workspaces_[slot]);
+            });
         }
 
         double loss_sum = 0;

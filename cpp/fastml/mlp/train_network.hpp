@@ -251,8 +251,8 @@ private:
             network_.n_params() < 2 * kStepRangeSize
                 ? 1
                 : std::max(1, std::min<int>(resolve_thread_count(options.n_threads), int(n_ranges)));
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-        for (Index r = 0; r < n_ranges; ++r) range_norms_[r] = update_range(step_ranges_[r], rate);
+        parallel_for(n_ranges, threads,
+                     [&](Index r, int) { range_norms_[r] = update_range(step_ranges_[r], rate); });
         double squared_norm = 0;
         for (Index r = 0; r < n_ranges; ++r) squared_norm += range_norms_[r];
         result.gradient_norm = std::sqrt(squared_norm);
