@@ -62,9 +62,15 @@ def training_cost(X, y, coef, intercept, alpha=ALPHA):
 
     ``coef`` has shape (1, d) for two classes (a logit for class 1) or (k, d).
     """
+    from threadpoolctl import threadpool_limits
+
     coef = np.asarray(coef, dtype=np.float64)
     intercept = np.asarray(intercept, dtype=np.float64)
-    logits = (X @ coef.T.astype(X.dtype)).astype(np.float64) + intercept
+    # The contenders call this between epochs, outside their clocks. With one
+    # BLAS thread no BLAS worker is left spinning on a core afterwards, which
+    # would slow the next epoch of whichever contender runs threads of its own.
+    with threadpool_limits(limits=1, user_api="blas"):
+        logits = (X @ coef.T.astype(X.dtype)).astype(np.float64) + intercept
     if coef.shape[0] == 1:
         z = logits[:, 0]
         # log(1 + exp(-|z|)) + max(z, 0) - y z, stable for any z.
