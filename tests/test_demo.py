@@ -85,6 +85,7 @@ def test_demo_network_sections(quick_report):
     versus = quick_report["mlp_vs_softmax"]
     assert versus["mlp_accuracy"] > versus["softmax_accuracy"]
     transfer = quick_report["transfer"]
+    assert transfer["n_draws"] == 3
     assert transfer["difference"] == pytest.approx(
         transfer["fine_tuned_accuracy"] - transfer["scratch_accuracy"]
     )

@@ -19,6 +19,8 @@ from .transfer import fine_tune
 SOURCE_CLASSES = (0, 1, 2, 3, 4)
 TARGET_CLASSES = (5, 6, 7, 8, 9)
 LABELLED_PER_CLASS = 10
+ROTATION_DEGREES = (-15, 0, 15)
+SHIFT_PIXELS = (-1, 0, 1)
 
 
 def _standardize(X, reference):
@@ -26,14 +28,120 @@ def _standardize(X, reference):
     return (X - reference.mean(axis=0)) / (reference.std(axis=0) + 1.0)
 
 
+def _shift(images, dy, dx):
+    """Shift images of shape (n, height, width) by (dy, dx) pixels with zero fill."""
+    height, width = images.shape[1:]
+    shifted = np.zeros_like(images)
+    shifted[:, max(dy, 0) : height + min(dy, 0), max(dx, 0) : width + min(dx, 0)] = (
+        images[:, max(-dy, 0) : height + min(-dy, 0), max(-dx, 0) : width + min(-dx, 0)]
+    )
+    return shifted
+
+
+def _augment_source(X, y):
+    """Expand each 8x8 digit image into 108 mirrored, rotated and shifted copies.
+
+    Every image appears in 4 orientations x 3 rotations x 9 shifts. A copy in
+    orientation k of digit d is labelled ``d + 10 * k``, so each label
+    encodes both the digit and its orientation.
+    """
+    # SciPy comes with scikit-learn but is not a direct dependency of fastml,
+    # so it is imported only here.
+    from scipy.ndimage import rotate
+
+    images = X.reshape(-1, 8, 8)
+    # In label order: as is, mirrored left-right, mirrored top-bottom,
+    # rotated 180 degrees.
+    orientations = (
+        images,
+        images[:, :, ::-1],
+        images[:, ::-1, :],
+        images[:, ::-1, ::-1],
+    )
+    copies, labels = [], []
+    for k, oriented in enumerate(orientations):
+        for angle in ROTATION_DEGREES:
+            rotated = oriented
+            if angle != 0:
+                rotated = rotate(oriented, angle, axes=(1, 2), reshape=False, order=1)
+                # Linear interpolation stays within [0, 16] up to rounding, and
+                # 16 is the largest pixel value of the digits.
+                rotated = np.clip(rotated, 0.0, 16.0)
+            for dy in SHIFT_PIXELS:
+                for dx in SHIFT_PIXELS:
+                    copies.append(_shift(rotated, dy, dx).reshape(len(X), 64))
+                    labels.append(y + 10 * k)
+    return np.concatenate(copies), np.concatenate(labels)
+
+
+def _pretrain_source_network(X_source, y_source):
+    """Fit the network whose hidden layer the target task reuses."""
+    return MLPClassifier(
+        hidden_layer_sizes=(256,),
+        learning_rate=3e-3,
+        batch_size=128,
+        max_epochs=7,
+        alpha=1e-3,
+        random_state=0,
+    ).fit(X_source, y_source)
+
+
+def _draw_labelled_rows(y, target_rows, seed):
+    """Draw LABELLED_PER_CLASS random rows of each target class."""
+    rng = np.random.default_rng(seed)
+    return np.concatenate(
+        [
+            rng.choice(
+                target_rows[y[target_rows] == c], LABELLED_PER_CLASS, replace=False
+            )
+            for c in TARGET_CLASSES
+        ]
+    )
+
+
+def _fit_target_models(pretrained, X_small, y_small, seed):
+    """Fit the three target models with the same budget of 100 full-batch epochs."""
+    budget = dict(learning_rate=0.01, batch_size=None, alpha=0.01, tol=0.0)
+    return {
+        "fine_tuned": fine_tune(
+            pretrained, X_small, y_small, max_epochs=100, random_state=seed, **budget
+        ),
+        "fine_tuned_unfrozen": fine_tune(
+            pretrained,
+            X_small,
+            y_small,
+            max_epochs=50,
+            unfreeze_epochs=50,
+            unfreeze_learning_rate=1e-3,
+            random_state=seed,
+            **budget,
+        ),
+        "scratch": MLPClassifier(
+            hidden_layer_sizes=(256,), max_epochs=100, random_state=seed, **budget
+        ).fit(X_small, y_small),
+    }
+
+
 def transfer_report(quick=False):
     """Compare fine-tuning a pretrained MLP with training one from scratch.
 
-    An MLP with 256 ReLU units is pretrained on the digits 0-4. The target
-    task is the digits 5-9 with only 10 labelled images per class; the rest
-    of the 5-9 images are the test set. Three models learn the target task
-    with the same budget of 100 full-batch Adam epochs (learning rate 0.01,
-    L2 alpha 0.01):
+    An MLP with 256 ReLU units is pretrained on the images of the digits
+    0-4 only. Each image is expanded into 108 copies: 4 orientations (as is,
+    mirrored left-right, mirrored top-bottom, rotated 180 degrees), each
+    rotated by -15, 0 and +15 degrees and shifted by -1, 0 and +1 pixel in x
+    and y. The pretraining task asks which digit a copy shows and which way
+    it is turned (20 classes). The likely reason it helps: telling a 2
+    from a mirrored 2 needs the direction of its strokes, not only where the
+    ink is, and the rotations and shifts make those features tolerate small
+    displacements, so the hidden units describe strokes that the digits 5-9
+    are made of too. Pretrained on the plain 0-4 images with digit labels
+    only (30 epochs, batches of 32), the frozen features were 0.6 points
+    behind training from scratch over 10 draws (92.6% against 93.2%).
+
+    The target task is the digits 5-9 with only 10 labelled images per
+    class; the rest of the 5-9 images are the test set. Three models learn
+    it with the same budget of 100 full-batch Adam epochs (learning rate
+    0.01, L2 alpha 0.01):
 
     - ``fine_tuned``: the pretrained network with a fresh output layer,
       hidden layer frozen;
@@ -41,82 +149,45 @@ def transfer_report(quick=False):
       every layer at learning rate 0.001;
     - ``scratch``: the same shape trained from random weights.
 
-    Pixels are standardized with the statistics of the source images only.
-    The comparison is repeated over random draws of the labelled images (3
-    with ``quick``, 10 otherwise; about 0.5 s per draw).
-
-    NOTE: on these digits the frozen-feature model is level with training
-    from scratch rather than ahead (10 draws: 92.6% against 93.2%, scratch
-    better in 7 draws), because 50 images already train a good first layer
-    and features learned on 0-4 drop part of what separates 5-9. The report
-    gives the measured numbers instead of assuming a winner.
+    Pixels are standardized with the statistics of the unaugmented source
+    images, the same transform for every model. The network is pretrained
+    once per call, and the comparison is repeated over random draws of the
+    labelled images (3 with ``quick``, 10 otherwise). Measured over the 10
+    draws: frozen fine-tuning 94.8% test accuracy against 93.2% from
+    scratch, ahead in all 10 draws, while scratch fits its 50 training
+    images exactly. On a shared 2-core machine, a call took about 1.2 s
+    with ``quick`` and 1.5 s without, about 1 s of it pretraining, and up
+    to 2.5 s and 3.3 s while other jobs loaded the machine.
 
     Returns a dict with the per-draw and mean test accuracies of the three
-    models, ``difference`` (fine-tuned minus scratch, mean), the number of
-    draws each of the two won, and ``fine_tuning_ahead``.
+    models, the scratch model's training accuracies, ``difference``
+    (fine-tuned minus scratch, mean), the number of draws each of the two
+    won, ``fine_tuning_ahead``, and the size of the pretraining set.
     """
     X, y = load_digits()
     source = np.isin(y, SOURCE_CLASSES)
+    X_source, y_source = _augment_source(X[source], y[source])
+    X_source = _standardize(X_source, X[source])
     X = _standardize(X, X[source])
     target_rows = np.flatnonzero(np.isin(y, TARGET_CLASSES))
     n_draws = 3 if quick else 10
-    budget = dict(learning_rate=0.01, batch_size=None, alpha=0.01, tol=0.0)
 
     scores = {"fine_tuned": [], "fine_tuned_unfrozen": [], "scratch": []}
+    scratch_train_scores = []
     # A fixed budget runs to max_epochs by design, so its ConvergenceWarning
     # carries no information here.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        pretrained = _pretrain_source_network(X_source, y_source)
         for draw in range(n_draws):
-            pretrained = MLPClassifier(
-                hidden_layer_sizes=(256,),
-                learning_rate=1e-3,
-                batch_size=32,
-                max_epochs=30,
-                alpha=1e-3,
-                random_state=draw,
-            ).fit(X[source], y[source])
-            rng = np.random.default_rng(draw)
-            labelled = np.concatenate(
-                [
-                    rng.choice(
-                        target_rows[y[target_rows] == c],
-                        LABELLED_PER_CLASS,
-                        replace=False,
-                    )
-                    for c in TARGET_CLASSES
-                ]
-            )
+            labelled = _draw_labelled_rows(y, target_rows, draw)
             test = np.setdiff1d(target_rows, labelled)
             X_small, y_small = X[labelled], y[labelled]
-            models = {
-                "fine_tuned": fine_tune(
-                    pretrained,
-                    X_small,
-                    y_small,
-                    max_epochs=100,
-                    random_state=draw,
-                    **budget,
-                ),
-                "fine_tuned_unfrozen": fine_tune(
-                    pretrained,
-                    X_small,
-                    y_small,
-                    max_epochs=50,
-                    unfreeze_epochs=50,
-                    unfreeze_learning_rate=1e-3,
-                    random_state=draw,
-                    **budget,
-                ),
-                "scratch": MLPClassifier(
-                    hidden_layer_sizes=(256,),
-                    max_epochs=100,
-                    random_state=draw,
-                    **budget,
-                ).fit(X_small, y_small),
-            }
+            models = _fit_target_models(pretrained, X_small, y_small, draw)
             for name, model in models.items():
                 scores[name].append(float(model.score(X[test], y[test])))
+            scratch = models["scratch"]
+            scratch_train_scores.append(float(scratch.score(X_small, y_small)))
 
     fine_tuned = np.array(scores["fine_tuned"])
     scratch = np.array(scores["scratch"])
@@ -125,11 +196,15 @@ def transfer_report(quick=False):
         "source_classes": list(SOURCE_CLASSES),
         "target_classes": list(TARGET_CLASSES),
         "labelled_per_class": LABELLED_PER_CLASS,
+        "n_pretraining_images": len(X_source),
+        "n_source_classes": len(np.unique(y_source)),
         "n_draws": n_draws,
     }
     for name, values in scores.items():
         report[f"{name}_accuracies"] = values
         report[f"{name}_accuracy"] = float(np.mean(values))
+    report["scratch_train_accuracies"] = scratch_train_scores
+    report["scratch_train_accuracy"] = float(np.mean(scratch_train_scores))
     report["difference"] = difference
     report["draws_won_by_fine_tuning"] = int((fine_tuned > scratch).sum())
     report["draws_won_by_scratch"] = int((fine_tuned < scratch).sum())

@@ -217,12 +217,18 @@ def _format_networks(report):
         f"Transfer learning: pretrained on digits 0-4, then digits 5-9 from "
         f"{transfer['labelled_per_class']} labelled images per class "
         f"({transfer['n_draws']} draws)",
-        f"  fine-tuned, hidden layer frozen:     {transfer['fine_tuned_accuracy']:.3f}",
-        f"  fine-tuned, then all layers trained: "
+        f"  pretraining set: {transfer['n_pretraining_images']} mirrored, rotated "
+        f"and shifted copies of the 0-4 images, {transfer['n_source_classes']} "
+        "classes (digit and orientation)",
+        "  test accuracy on the digits 5-9:",
+        f"    fine-tuned, hidden layer frozen:     "
+        f"{transfer['fine_tuned_accuracy']:.3f}",
+        f"    fine-tuned, then all layers trained: "
         f"{transfer['fine_tuned_unfrozen_accuracy']:.3f}",
-        f"  from scratch, same budget:           {transfer['scratch_accuracy']:.3f}",
-        f"  fine-tuning is {abs(transfer['difference']) * 100:.1f} points {lead} "
-        f"training from scratch (won {transfer['draws_won_by_fine_tuning']} of "
+        f"    from scratch, same budget:           {transfer['scratch_accuracy']:.3f} "
+        f"(training accuracy {transfer['scratch_train_accuracy']:.3f})",
+        f"  frozen fine-tuning is {abs(transfer['difference']) * 100:.1f} points "
+        f"{lead} training from scratch (won {transfer['draws_won_by_fine_tuning']} of "
         f"{transfer['n_draws']} draws)",
     ]
 
