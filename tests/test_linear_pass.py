@@ -165,3 +165,32 @@ def test_pass_rejects_float64_params_with_float32_X():
             "logistic",
             1,
         )
+
+
+@pytest.mark.parametrize("n_features", [1, 7, 19, 300])
+def test_trainer_reports_norm_of_the_step_gradient(n_features, dtype):
+    # One full-batch SGD step from w = 0: the reported gradient norm is that
+    # of the pass's gradient (the L2 term is 0 at w = 0), summed in float64.
+    rng = np.random.default_rng(n_features)
+    X = rng.standard_normal((500, n_features)).astype(dtype)
+    y = rng.integers(0, 3, 500)
+    trainer_class = (
+        _core.LinearTrainer32 if dtype == np.float32 else _core.LinearTrainer64
+    )
+    trainer = trainer_class(
+        n_features=n_features,
+        n_outputs=3,
+        loss="softmax",
+        fit_intercept=True,
+        optimizer={"name": "sgd"},
+        alpha=0.1,
+        l1_ratio=0.0,
+        seed=0,
+    )
+    result = trainer.fit(X, y, None, 0, 1, 0.0, 10, 0.1, 1, None)
+    params = np.zeros(3 * (n_features + 1), dtype=dtype)
+    _, grad = _core.linear_loss_and_gradient(
+        params, X, y, None, "softmax", 3, 1.0 / 500
+    )
+    expected = np.sqrt(np.sum(grad.astype(np.float64) ** 2))
+    assert_allclose(result["gradient_norm"], expected, rtol=1e-12)

@@ -45,7 +45,7 @@ struct LinearRows {
 // Values of X below which a pass runs on the calling thread: starting
 // threads would cost more than they save. The thread count changes no bit,
 // so this is tuned for speed alone.
-constexpr Index kMinParallelValues = 32768;
+constexpr Index kMinParallelValues = 8192;
 
 inline int resolve_thread_count(int n_threads) {
 #ifdef _OPENMP

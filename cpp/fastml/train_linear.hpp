@@ -359,7 +359,7 @@ private:
         if (!fit_intercept_) {
             grad_.tail(model_.n_outputs()).setZero();
         }
-        result.gradient_norm = std::sqrt(grad_.template cast<double>().square().sum());
+        result.gradient_norm = std::sqrt(squared_norm(grad_.data(), grad_.size()));
 
         if (penalty_.l1_strength() > 0) {
             coef_before_step_ = params_.head(n_coef);

@@ -253,9 +253,9 @@ private:
                 : std::max(1, std::min<int>(resolve_thread_count(options.n_threads), int(n_ranges)));
         parallel_for(n_ranges, threads,
                      [&](Index r, int) { range_norms_[r] = update_range(step_ranges_[r], rate); });
-        double squared_norm = 0;
-        for (Index r = 0; r < n_ranges; ++r) squared_norm += range_norms_[r];
-        result.gradient_norm = std::sqrt(squared_norm);
+        double total = 0;
+        for (Index r = 0; r < n_ranges; ++r) total += range_norms_[r];
+        result.gradient_norm = std::sqrt(total);
         return loss_sum;
     }
 
@@ -293,14 +293,11 @@ private:
             penalty_.to_pseudo_gradient(weights, grad, size);
             if (l1) std::copy_n(weights, size, weights_before_step_.data() + begin);
         }
-        const double squared_norm = Eigen::Map<const ArrayX<T>>(grad, size)
-                                        .template cast<double>()
-                                        .square()
-                                        .sum();
+        const double norm = squared_norm(grad, size);
         optimizer_->update_range(range.segment, range.begin, range.end, params_.data(),
                                  grad_.data(), rate);
         if (l1) penalty_.project_to_orthant(weights_before_step_.data() + begin, grad, weights, size);
-        return squared_norm;
+        return norm;
     }
 
     Network<T> network_;
