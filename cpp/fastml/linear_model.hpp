@@ -30,8 +30,8 @@ enum class LinearLoss {
 };
 
 // A set of rows with their targets. Without `row_index` the rows are the
-// first n_rows rows of X; with it, row i is row row_index[i] of X and of the
-// targets, classes and sample weights (a mini-batch read in place).
+// first n_rows rows of X. With it, row i is row row_index[i] of X and of the
+// targets, classes and sample weights: a mini-batch read in place.
 template <typename T>
 struct LinearRows {
     const T* X = nullptr;                   // n_features values per row, row-major

@@ -46,17 +46,17 @@ constexpr Index kNetworkChunkRows = 64;
 
 // The chunks of a pass are grouped into at most this many parts of
 // consecutive chunks, fixed by the number of rows alone. Each part keeps one
-// partial gradient; the parts are added in order at the end, so the bits do
-// not depend on the thread count, and memory stays at most this many
-// gradients however many rows there are.
+// partial gradient, and the parts are added in order at the end, so the bits
+// do not depend on the thread count. Memory stays at this many gradients at
+// most, however many rows there are.
 constexpr Index kMaxNetworkParts = 32;
 
 // Parameters per block of the final sum over parts, which the threads share.
 constexpr Index kNetworkSumBlock = 4096;
 
 // Rows of a data set with their targets. Without `row_index` the rows are
-// the first n_rows rows of X; with it, row i is row row_index[i] of X and of
-// the targets, classes and sample weights (a mini-batch read in place).
+// the first n_rows rows of X. With it, row i is row row_index[i] of X and of
+// the targets, classes and sample weights: a mini-batch read in place.
 template <typename T>
 struct NetworkRows {
     const T* X = nullptr;  // n_features values per row, row-major

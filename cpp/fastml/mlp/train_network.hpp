@@ -32,7 +32,7 @@
 namespace fastml {
 
 // Parameters per range of the optimizer step. Ranges are counted from each
-// segment's start and shared among threads; the update of a parameter
+// segment's start and shared among threads. The update of a parameter
 // depends only on its own values, so the thread count changes no bit.
 constexpr Index kStepRangeSize = 8192;
 

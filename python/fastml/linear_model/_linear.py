@@ -91,7 +91,9 @@ class LinearRegression(RegressorMixin, LinearModelBase):
     random_state : int, RandomState or None, default=None
         Seed of the mini-batch shuffling and of the validation split.
     n_threads : int >= 1 or None, default=None
-        OpenMP threads; the fitted coefficients are bit for bit the same for
+        Threads that share each pass over fixed chunks of rows (64-row chunks
+        for a mini-batch); None uses OpenMP's default (OMP_NUM_THREADS, else
+        one per core). The fitted coefficients are bit for bit the same for
         any value.
     verbose : int or bool, default=0
         Show a tqdm progress bar over epochs when nonzero.

@@ -98,8 +98,10 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
         Coefficients start at 0, so with ``batch_size=None`` and no
         early stopping the result does not depend on it.
     n_threads : int >= 1 or None, default=None
-        OpenMP threads; None uses OpenMP's default. The fitted coefficients
-        are bit for bit the same for any value.
+        Threads that share each pass over fixed chunks of rows (64-row chunks
+        for a mini-batch); None uses OpenMP's default (OMP_NUM_THREADS, else
+        one per core). The fitted coefficients are bit for bit the same for
+        any value.
     verbose : int or bool, default=0
         Show a tqdm progress bar over epochs when nonzero.
 

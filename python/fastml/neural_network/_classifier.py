@@ -82,8 +82,11 @@ class MLPClassifier(ClassifierMixin, MLPBase):
     random_state : int, RandomState or None, default=None
         Seed of the initial weights, the shuffling and the validation split.
     n_threads : int >= 1 or None, default=None
-        OpenMP threads over fixed chunks of 256 rows; None uses OpenMP's
-        default. Fitted weights are bit for bit the same for any value.
+        Threads that share each step: a mini-batch is split into fixed
+        chunks of 64 rows, and the update into fixed ranges of parameters.
+        None uses OpenMP's default (OMP_NUM_THREADS, else one per core).
+        Fitted weights are bit for bit the same for any value. On a machine
+        whose cores are busy with other work, fewer threads can be faster.
     verbose : int or bool, default=0
         Show a tqdm progress bar over epochs when nonzero.
 
