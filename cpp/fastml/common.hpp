@@ -98,6 +98,27 @@ double squared_norm(const T* x, Index n) {
            ((partial[4] + partial[5]) + (partial[6] + partial[7]));
 }
 
+// Copies rows index[0], ..., index[n - 1] of the row-major X (d values per
+// row) to out, one after another. Shuffled rows are scattered over X, so
+// each copy would wait on memory. The first lines of a row eight rows ahead
+// are requested before the copy, and the processor's own prefetcher follows
+// on to the rest of the row once it sees them. Requesting every line of
+// wide rows was 5 to 8% slower (W2 mini-batch epoch, 2 threads).
+template <typename T>
+void gather_rows(const T* X, Index d, const Index* index, Index n, T* out) {
+    constexpr Index kRowsAhead = 8;
+    constexpr Index kLinesAhead = 16;
+    const Index line = 64 / Index(sizeof(T));
+    const Index requested = std::min(d, kLinesAhead * line);
+    for (Index i = 0; i < n; ++i) {
+        if (i + kRowsAhead < n) {
+            const T* future = X + index[i + kRowsAhead] * d;
+            for (Index j = 0; j < requested; j += line) __builtin_prefetch(future + j);
+        }
+        std::copy_n(X + index[i] * d, d, out + i * d);
+    }
+}
+
 inline Index chunk_count(Index n_rows) {
     const Index rows = chunk_rows(n_rows);
     return (n_rows + rows - 1) / rows;

@@ -147,9 +147,7 @@ private:
 
     // Rows [begin, begin + n) of `rows` as a contiguous view starting at row
     // 0: a view into `rows`, or, for indexed rows, copies in `buffers`.
-    // Shuffled rows are scattered over X, so each copy would wait on
-    // memory; requesting a row a few rows ahead hides that wait.
-    LinearRows<T> block_view(const LinearRows<T>& rows, Index begin, Index n, Index end,
+    LinearRows<T> block_view(const LinearRows<T>& rows, Index begin, Index n,
                              BlockBuffers& buffers) const {
         const Index d = n_features_;
         const Index width = loss_ == LinearLoss::kSquared ? n_outputs_ : 1;
@@ -162,17 +160,9 @@ private:
             if (rows.sample_weight != nullptr) view.sample_weight = rows.sample_weight + begin;
             return view;
         }
-        constexpr Index kRowsAhead = 8;
-        const Index line = 64 / Index(sizeof(T));
         const Index* index = rows.row_index;
         if (buffers.rows_X.rows() < n) buffers.rows_X.resize(kBlockRows, d);
-        for (Index i = begin; i < begin + n; ++i) {
-            if (i + kRowsAhead < end) {
-                const T* future = rows.X + index[i + kRowsAhead] * d;
-                for (Index j = 0; j < d; j += line) __builtin_prefetch(future + j);
-            }
-            std::copy_n(rows.X + index[i] * d, d, buffers.rows_X.row(i - begin).data());
-        }
+        gather_rows(rows.X, d, index + begin, n, buffers.rows_X.data());
         view.X = buffers.rows_X.data();
         if (rows.targets != nullptr) {
             if (buffers.rows_targets.rows() < n) buffers.rows_targets.resize(kBlockRows, width);
@@ -256,7 +246,7 @@ private:
         const Index rows_per_block = block_rows(n_features_ * Index(sizeof(T)));
         for (Index begin = chunk_begin; begin < chunk_end; begin += rows_per_block) {
             const Index n = std::min(rows_per_block, chunk_end - begin);
-            const LinearRows<T> view = block_view(rows, begin, n, chunk_end, buffers);
+            const LinearRows<T> view = block_view(rows, begin, n, buffers);
             auto Z = buffers.logits.topRows(n);
             const T* Xb = view.X;
             compute_logits(params, Xb, n, Z.data());

@@ -268,7 +268,7 @@ private:
         }
         const Index* index = rows.row_index + begin;
         if (workspace.rows_X.rows() != kNetworkChunkRows) workspace.rows_X.resize(kNetworkChunkRows, d);
-        for (Index i = 0; i < n; ++i) std::copy_n(rows.X + index[i] * d, d, workspace.rows_X.row(i).data());
+        gather_rows(rows.X, d, index, n, workspace.rows_X.data());
         view.X = workspace.rows_X.data();
         if (rows.targets != nullptr) {
             workspace.rows_targets.resize(kNetworkChunkRows, k);
