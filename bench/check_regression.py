@@ -41,13 +41,15 @@ DEFAULT_BASELINE = Path(__file__).resolve().parent / "baseline.json"
 SLOWDOWN_VARIABLE = "FASTML_BENCH_SLOWDOWN"
 
 # name -> (rows, features, classes, dtype, batch size or None for full batch,
-# optimizer, epochs per timed call)
+# optimizer, epochs per timed call, hidden ReLU units or None for a linear
+# model)
 KERNELS = {
-    "logistic_pass_f32": (40_000, 100, 2, np.float32, None, "sgd", 5),
-    "logistic_pass_f64": (20_000, 100, 2, np.float64, None, "sgd", 5),
-    "softmax_pass_f32": (6_000, 784, 10, np.float32, None, "sgd", 5),
-    "softmax_pass_f64": (3_000, 784, 10, np.float64, None, "sgd", 5),
-    "minibatch128_adam_f32": (8_192, 100, 2, np.float32, 128, "adam", 1),
+    "logistic_pass_f32": (40_000, 100, 2, np.float32, None, "sgd", 5, None),
+    "logistic_pass_f64": (20_000, 100, 2, np.float64, None, "sgd", 5, None),
+    "softmax_pass_f32": (6_000, 784, 10, np.float32, None, "sgd", 5, None),
+    "softmax_pass_f64": (3_000, 784, 10, np.float64, None, "sgd", 5, None),
+    "minibatch128_adam_f32": (8_192, 100, 2, np.float32, 128, "adam", 1, None),
+    "network_minibatch128_adam_f32": (2_048, 784, 10, np.float32, 128, "adam", 1, 128),
 }
 
 
@@ -89,11 +91,14 @@ def make_data(rows, features, classes, dtype):
 
 def kernel_runner(spec, factor):
     """Return a function that trains once (``factor`` times when slowed) and
-    returns the seconds per epoch."""
+    returns the seconds per epoch, the data, and the width of the reference
+    product."""
     from fastml import _core
 
-    rows, features, classes, dtype, batch, optimizer, epochs = spec
+    rows, features, classes, dtype, batch, optimizer, epochs, hidden = spec
     X, targets = make_data(rows, features, classes, dtype)
+    if hidden is not None:
+        return network_runner(X, targets, batch, optimizer, epochs, hidden, factor)
     outputs = 1 if classes == 2 else classes
     trainer_class = (
         _core.LinearTrainer32 if dtype == np.float32 else _core.LinearTrainer64
@@ -115,6 +120,32 @@ def kernel_runner(spec, factor):
         return (time.perf_counter() - begin) / epochs
 
     return run, X, outputs
+
+
+def network_runner(X, classes, batch, optimizer, epochs, hidden, factor):
+    """The runner of kernel_runner for a network with one ReLU hidden layer."""
+    from fastml import _core
+
+    n_classes = int(classes.max()) + 1
+    classes = classes.astype(np.int64)
+
+    def run():
+        begin = time.perf_counter()
+        for _ in range(factor):
+            trainer = _core.NetworkTrainer32(
+                layer_sizes=[X.shape[1], hidden, n_classes],
+                activations=["relu"],
+                output="softmax",
+                optimizer={"name": optimizer},
+                alpha=1e-4,
+                seed=0,
+            )
+            trainer.fit(
+                X, classes, None, None, None, batch, epochs, 0.0, 10**9, 1e-3, 1, False
+            )
+        return (time.perf_counter() - begin) / epochs
+
+    return run, X, hidden
 
 
 def reference_runner(X, outputs):

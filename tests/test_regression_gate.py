@@ -21,13 +21,13 @@ SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "check_regression.py"
 KERNEL = "logistic_pass_f32"
 
 
-def run_gate(*args, slowdown=None):
+def run_gate(*args, slowdown=None, kernel=KERNEL):
     env = dict(os.environ)
     env.pop("FASTML_BENCH_SLOWDOWN", None)
     if slowdown is not None:
         env["FASTML_BENCH_SLOWDOWN"] = slowdown
     return subprocess.run(
-        [sys.executable, str(SCRIPT), "--kernels", KERNEL, *args],
+        [sys.executable, str(SCRIPT), "--kernels", kernel, *args],
         env=env,
         capture_output=True,
         text=True,
@@ -54,6 +54,18 @@ def test_gate_fails_with_slowdown(baseline):
     assert completed.returncode == 1, completed.stdout + completed.stderr
     assert "SLOWER" in completed.stdout
     assert KERNEL in completed.stdout.splitlines()[-1]
+
+
+def test_gate_catches_slower_network_step(tmp_path):
+    kernel = "network_minibatch128_adam_f32"
+    path = tmp_path / "baseline.json"
+    written = run_gate("--update-baseline", "--baseline", str(path), kernel=kernel)
+    assert written.returncode == 0, written.stderr
+    passed = run_gate("--baseline", str(path), kernel=kernel)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    failed = run_gate("--baseline", str(path), kernel=kernel, slowdown=f"{kernel}=3")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "SLOWER" in failed.stdout
 
 
 def test_gate_slowdown_for_every_kernel(baseline):
