@@ -123,7 +123,7 @@ def kernel_runner(spec, factor):
 
 
 def network_runner(X, classes, batch, optimizer, epochs, hidden, factor):
-    """The runner of kernel_runner for a network with one ReLU hidden layer."""
+    """Return kernel_runner's triple for a network with one ReLU hidden layer."""
     from fastml import _core
 
     n_classes = int(classes.max()) + 1
