@@ -433,6 +433,41 @@ def test_wide_mini_batches_identical_for_any_thread_count(batch_size, weighted):
         assert other.history_ == fits[0].history_
 
 
+# 1,100 features and 4 classes make 4,400 coefficients: the update of each
+# step is split into ranges that the threads share.
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"optimizer": "adam"},
+        {"optimizer": "rmsprop", "penalty": "elasticnet", "alpha": 1e-3},
+        {"optimizer": "adamw", "fit_intercept": False},
+    ],
+)
+def test_split_updates_identical_for_any_thread_count(settings):
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(700, 1100)).astype(np.float32)
+    y = np.argmax(X @ rng.normal(size=(1100, 4)), axis=1)
+    fits = [
+        fit_quietly(
+            LogisticRegression(
+                learning_rate=1e-3,
+                batch_size=100,
+                max_epochs=2,
+                random_state=1,
+                n_threads=n_threads,
+                **settings,
+            ),
+            X,
+            y,
+        )
+        for n_threads in (1, 2, 3)
+    ]
+    for other in fits[1:]:
+        assert_array_equal(other.coef_, fits[0].coef_)
+        assert_array_equal(other.intercept_, fits[0].intercept_)
+        assert other.history_ == fits[0].history_
+
+
 def test_random_state_changes_mini_batch_order():
     X, y = blobs()
     params = dict(optimizer="sgd", batch_size=8, max_epochs=3)

@@ -103,15 +103,21 @@ public:
             partial_losses_[chunk] = accumulate_chunk(params, rows, chunk, buffers_[std::size_t(slot)]);
         });
 
-        // A member, so that a mini-batch step allocates nothing.
-        Vector<double>& total = total_grad_;
-        total = partial_grads_.row(0).transpose();
         double loss_sum = partial_losses_[0];
-        for (Index chunk = 1; chunk < n_chunks; ++chunk) {
-            total += partial_grads_.row(chunk).transpose();
-            loss_sum += partial_losses_[chunk];
-        }
-        Eigen::Map<Vector<T>>(grad, n_params) = (scale * total).template cast<T>();
+        for (Index chunk = 1; chunk < n_chunks; ++chunk) loss_sum += partial_losses_[chunk];
+        // The chunk sums are added in chunk order for each parameter, so how
+        // the blocks of parameters are shared does not change a bit.
+        if (Index(total_grad_.size()) != n_params) total_grad_.resize(n_params);
+        const Index n_blocks = (n_params + kSumBlock - 1) / kSumBlock;
+        parallel_for(n_blocks, threads, [&](Index block, int) {
+            const Index begin = block * kSumBlock;
+            const Index size = std::min(kSumBlock, n_params - begin);
+            auto total = total_grad_.segment(begin, size);
+            total = partial_grads_.row(0).segment(begin, size).transpose();
+            for (Index chunk = 1; chunk < n_chunks; ++chunk)
+                total += partial_grads_.row(chunk).segment(begin, size).transpose();
+            Eigen::Map<Vector<T>>(grad + begin, size) = (scale * total).template cast<T>();
+        });
         return loss_sum;
     }
 
@@ -266,8 +272,8 @@ private:
                 loss_sum += losses.template cast<double>().sum();
             }
 
-            // The next block of stored rows follows this one in X; indexed
-            // rows are requested while they are copied.
+            // The next block of stored rows follows this one in X. Indexed
+            // rows are requested while they are copied instead.
             const Index next_rows = rows.row_index == nullptr
                                         ? std::min(rows_per_block, chunk_end - (begin + n))
                                         : 0;
@@ -284,7 +290,10 @@ private:
     RowMatrix<double> partial_grads_;
     std::vector<double> partial_losses_;
     std::vector<BlockBuffers> buffers_;
-    Vector<double> total_grad_;
+    Vector<double> total_grad_;  // a member, so that a mini-batch step allocates nothing
+
+    // Parameters per block of the sum over chunks, which the threads share.
+    static constexpr Index kSumBlock = 2048;
 };
 
 }  // namespace fastml

@@ -32,6 +32,12 @@
 
 namespace fastml {
 
+// Parameters per range of a first-order step: the coefficients are split
+// into ranges of this size, counted from the first, that threads share. The
+// update of a parameter depends only on its own values, so the thread count
+// changes no bit.
+constexpr Index kLinearStepRange = 2048;
+
 struct TrainOptions {
     Index batch_size = 0;  // 0: all rows in one batch
     int max_epochs = 100;
@@ -354,25 +360,58 @@ private:
                                                          grad_.data(), n_threads);
         ++result.n_evaluations;
         const Index n_coef = model_.n_coef();
-        penalty_.add_l2_gradient(params_.data(), grad_.data(), n_coef);
-        penalty_.to_pseudo_gradient(params_.data(), grad_.data(), n_coef);
         if (!fit_intercept_) {
             grad_.tail(model_.n_outputs()).setZero();
         }
-        result.gradient_norm = std::sqrt(squared_norm(grad_.data(), grad_.size()));
-
-        if (penalty_.l1_strength() > 0) {
-            coef_before_step_ = params_.head(n_coef);
-        }
-        optimizer_->update(0, 0, n_coef, params_.data(), grad_.data(), rate);
-        if (fit_intercept_) {
-            optimizer_->update(1, n_coef, model_.n_params(), params_.data(), grad_.data(), rate);
-        }
-        if (penalty_.l1_strength() > 0) {
-            penalty_.project_to_orthant(coef_before_step_.data(), grad_.data(), params_.data(),
-                                        n_coef);
-        }
+        if (Index(step_ranges_.size()) == 0) plan_step_ranges();
+        optimizer_->start_step(0);
+        if (fit_intercept_) optimizer_->start_step(1);
+        const Index n_ranges = Index(step_ranges_.size());
+        // Ranges are fixed by the model's size, so the thread count changes
+        // no bit. Small models update on the calling thread.
+        const int threads = n_coef < 2 * kLinearStepRange ? 1 : resolve_thread_count(n_threads);
+        parallel_for(n_ranges, threads, [&](Index r, int) {
+            const auto [segment, begin, end] = step_ranges_[std::size_t(r)];
+            range_norms_[std::size_t(r)] = update_range(segment, begin, end, rate);
+        });
+        double total = 0;
+        for (Index r = 0; r < n_ranges; ++r) total += range_norms_[std::size_t(r)];
+        result.gradient_norm = std::sqrt(total);
         return loss_sum;
+    }
+
+    // Splits the coefficients into ranges of kLinearStepRange and adds the
+    // intercept as one more range. The gradient of an intercept that is not
+    // fitted stays 0, and the norm counts it as 0.
+    void plan_step_ranges() {
+        const Index n_coef = model_.n_coef();
+        step_ranges_.clear();
+        for (Index begin = 0; begin < n_coef; begin += kLinearStepRange)
+            step_ranges_.push_back({0, begin, std::min(begin + kLinearStepRange, n_coef)});
+        step_ranges_.push_back({1, n_coef, model_.n_params()});
+        range_norms_.assign(step_ranges_.size(), 0.0);
+        if (penalty_.l1_strength() > 0) coef_before_step_.resize(n_coef);
+    }
+
+    // Adds the penalty's gradient to params[begin, end) of `segment` (0: the
+    // coefficients, 1: the intercept, never penalized), updates the range
+    // and returns the squared norm of its gradient, penalty included.
+    double update_range(Index segment, Index begin, Index end, double rate) {
+        const Index size = end - begin;
+        T* weights = params_.data() + begin;
+        T* grad = grad_.data() + begin;
+        const bool l1 = segment == 0 && penalty_.l1_strength() > 0;
+        if (segment == 0) {
+            penalty_.add_l2_gradient(weights, grad, size);
+            penalty_.to_pseudo_gradient(weights, grad, size);
+            if (l1) std::copy_n(weights, size, coef_before_step_.data() + begin);
+        }
+        const double norm = squared_norm(grad, size);
+        if (segment == 0 || fit_intercept_) {
+            optimizer_->update_range(segment, begin, end, params_.data(), grad_.data(), rate);
+        }
+        if (l1) penalty_.project_to_orthant(coef_before_step_.data() + begin, grad, weights, size);
+        return norm;
     }
 
     // Returns the training cost of `x` and writes its gradient: the
@@ -459,7 +498,12 @@ private:
     ArrayX<T> params_;
     ArrayX<T> grad_;
     ArrayX<T> scratch_grad_;
-    ArrayX<T> coef_before_step_;
+    ArrayX<T> coef_before_step_;  // with an L1 penalty, for the orthant projection
+    struct StepRange {
+        Index segment, begin, end;
+    };
+    std::vector<StepRange> step_ranges_;  // the parameters in pieces, see plan_step_ranges
+    std::vector<double> range_norms_;     // squared gradient norm of each piece
     int epochs_done_ = 0;
     std::vector<Index> permutation_;
 
