@@ -1,6 +1,8 @@
 """Weight files: round trips, mismatches, damaged files and PyTorch layouts."""
 
 import json
+import os
+import stat
 import warnings
 
 import numpy as np
@@ -573,3 +575,62 @@ def test_load_from_directory_or_missing_file(classifier, tmp_path, loader):
     with pytest.raises(FileNotFoundError, match="no such file") as error:
         load(missing)
     assert error.value.filename == str(missing)
+
+
+@pytest.fixture
+def umask_022():
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_new_file_mode_follows_umask(classifier, tmp_path, umask):
+    path = tmp_path / "model.safetensors"
+    previous = os.umask(umask)
+    try:
+        save_weights(classifier, path)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+    assert load_weights(classifier, path) == ([], [], [])
+
+
+def test_replaced_file_keeps_its_mode(classifier, tmp_path, umask_022):
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(b"old contents")
+    path.chmod(0o640)
+    save_weights(classifier, path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert load_model(path).layer_sizes_ == classifier.layer_sizes_
+
+
+@pytest.mark.parametrize("model_class", [LogisticRegression, LinearRegression])
+def test_linear_model_file_mode_follows_umask(model_class, tmp_path, umask_022):
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(30, 2))
+    model = model_class().fit(X, (X[:, 0] > 0).astype(int))
+    path = tmp_path / "linear.safetensors"
+    save_weights(model, path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_failed_save_names_path_cleans_up(classifier, tmp_path, monkeypatch):
+    path = tmp_path / "model.safetensors"
+
+    def fail_replace(source, destination):
+        raise PermissionError(13, "Permission denied", str(source))
+
+    monkeypatch.setattr(os, "replace", fail_replace)
+    with pytest.raises(PermissionError) as error:
+        save_weights(classifier, path)
+    assert error.value.filename == str(path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_into_unwritable_directory_names_path(classifier):
+    # No file can be created in /proc, even by root.
+    with pytest.raises(OSError) as error:
+        save_weights(classifier, "/proc/model.safetensors")
+    assert error.value.filename == "/proc/model.safetensors"
+    assert ".tmp" not in str(error.value)

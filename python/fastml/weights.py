@@ -36,7 +36,10 @@ import errno
 import inspect
 import json
 import numbers
+import os
 import re
+import secrets
+import stat
 import warnings
 from collections import namedtuple
 from pathlib import Path
@@ -75,16 +78,23 @@ def file_tensor_name(model_name):
 
 
 def save_weights(model, path):
-    """Write the fitted weights of an MLP and its configuration to ``path``.
+    """Write the fitted weights and configuration of a model to ``path``.
 
-    The file is safetensors with tensors named as in a PyTorch
-    ``nn.Sequential`` (``0.weight``, ``0.bias``, ``2.weight``, ...) in the
-    model's dtype, and the configuration as JSON metadata.
+    ``model`` is a fitted MLPClassifier, MLPRegressor, LogisticRegression or
+    LinearRegression. The file is safetensors with tensors named as in a
+    PyTorch ``nn.Sequential`` (``0.weight``, ``0.bias``, ``2.weight``, ...)
+    in the model's dtype, and the configuration as JSON metadata.
+
+    The file is written to a temporary file in the same directory and then
+    renamed to ``path``, so a reader never sees a partly written file. As
+    with ``open(path, "w")``, a new file gets mode ``0o666 & ~umask`` and a
+    file that is replaced keeps its permission bits.
 
     Raises ValueError for a parameter that cannot be stored (an optimizer or
     schedule class defined outside fastml.optimizers, or an object JSON
     cannot write), FileNotFoundError when the parent directory of ``path``
-    does not exist and IsADirectoryError when ``path`` is a directory. A
+    does not exist, IsADirectoryError when ``path`` is a directory and
+    another OSError, naming ``path``, when the file cannot be written. A
     RandomState given as ``random_state`` is stored as None with a
     UserWarning, because its state is not written to the file.
     """
@@ -99,11 +109,11 @@ def save_weights(model, path):
         "format_version": FORMAT_VERSION,
         "config": json.dumps(_model_config(model)),
     }
-    safetensors.numpy.save_file(tensors, str(path), metadata=metadata)
+    _write_atomically(path, safetensors.numpy.save(tensors, metadata=metadata))
 
 
 def load_weights(model, path, strict=True):
-    """Load weights from a safetensors file into a fitted MLP.
+    """Load weights from a safetensors file into a fitted fastml model.
 
     Every tensor's name, shape and dtype is checked before anything changes.
     With ``strict=True`` any missing, unexpected or mismatched tensor raises
@@ -310,6 +320,40 @@ def _check_save_path(path):
             "create it first",
             str(path),
         )
+
+
+def _write_atomically(path, data):
+    """Write the bytes ``data`` to ``path`` through a temporary file and a rename.
+
+    safetensors.numpy.save_file (version 0.8) also renames a temporary file,
+    but creates it with mode 0o600 whatever the umask. Here os.open creates
+    it with mode 0o666, which the kernel reduces by the umask, as for
+    open(path, "w"). An OSError names ``path``, never the temporary file.
+    """
+    target = Path(path)
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
+    try:
+        existing_mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        existing_mode = None
+    try:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, str(path)) from error
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            if existing_mode is not None:
+                os.fchmod(handle.fileno(), existing_mode)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise OSError(error.errno, error.strerror, str(path)) from error
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _check_load_path(path):
