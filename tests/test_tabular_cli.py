@@ -1,6 +1,7 @@
 """Tests of the ``fastml diagnose`` and ``fastml train`` commands."""
 
 import argparse
+import os
 import re
 import warnings
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 import fastml
-from fastml import _tabular_cli
+from fastml import _tabular_cli, cli
 
 
 @pytest.fixture
@@ -369,8 +370,212 @@ def test_train_out_to_missing_directory(run, classification_csv, tmp_path):
         "train", "--data", classification_csv, "--target", "answer", "--out", target
     )
     assert code == 2
-    assert err.startswith(f"fastml train: error: cannot write {target}")
+    assert out == ""
+    assert err == (
+        f"fastml train: error: --out {target}: the directory {tmp_path / 'missing'} "
+        "does not exist; create it first\n"
+    )
+
+
+@pytest.fixture
+def no_fitting(monkeypatch):
+    """Make every fit fail the test, to show that a command stopped before it."""
+
+    def fail_on_fit(*args, **kwargs):
+        pytest.fail("the command fitted a model before checking its output path")
+
+    monkeypatch.setattr(_tabular_cli, "learning_curve", fail_on_fit)
+    monkeypatch.setattr(_tabular_cli, "_prepare", fail_on_fit)
+
+
+@pytest.mark.parametrize(
+    "relative, message",
+    [
+        ("missing/model.safetensors", "does not exist; create it first"),
+        ("", "is a directory; pass a file name such as model.safetensors"),
+        ("data.csv/model.safetensors", "is not a directory"),
+    ],
+    ids=["missing directory", "directory", "file as directory"],
+)
+def test_bad_out_path_fails_before_training(
+    run, regression_csv, tmp_path, no_fitting, relative, message
+):
+    target = f"{tmp_path / relative}" if relative else f"{tmp_path}"
+    (tmp_path / "data.csv").write_text("x,y\n")
+
+    code, out, err = run(
+        "train", "--data", regression_csv, "--target", "price", "--out", target
+    )
+
+    assert code == 2
+    assert out == ""
+    assert err.startswith(f"fastml train: error: --out {target}: ")
+    assert message in err
+    assert err.count("\n") == 1
+
+
+def test_unwritable_out_directory_fails_before_training(
+    run, regression_csv, no_fitting
+):
+    # os.access reports /proc as writable for root, but no file can be created there.
+    code, out, err = run(
+        "train",
+        "--data",
+        regression_csv,
+        "--target",
+        "price",
+        "--out",
+        "/proc/x.safetensors",
+    )
+
+    assert code == 2
+    assert out == ""
+    assert err.startswith(
+        "fastml train: error: --out /proc/x.safetensors: cannot create a file in "
+        "the directory /proc: "
+    )
+    assert ".tmp" not in err
+    assert err.count("\n") == 1
+
+
+def test_out_path_error_names_no_temporary_file(
+    run, regression_csv, tmp_path, monkeypatch
+):
+    # The directory is writable when checked but the save itself fails.
+    target = tmp_path / "model.safetensors"
+    real_replace = os.replace
+
+    def fail_replace(source, destination):
+        raise PermissionError(13, "Permission denied", str(source))
+
+    monkeypatch.setattr(os, "replace", fail_replace)
+    code, out, err = run(
+        "train", "--data", regression_csv, "--target", "price", "--out", target
+    )
+    monkeypatch.setattr(os, "replace", real_replace)
+
+    assert code == 2
+    assert err == (
+        f"fastml train: error: --out {target}: cannot write the file: "
+        "Permission denied\n"
+    )
+    assert list(tmp_path.iterdir()) == [regression_csv]
+
+
+@pytest.mark.parametrize(
+    "relative, message",
+    [
+        (".", "is a directory; pass a file name such as curve.png"),
+        ("missing/curve.png", "does not exist; create it first"),
+        ("curve.txt", "the file name must end in .png or have no suffix"),
+        ("curve.pdf", "the file name must end in .png or have no suffix"),
+        ("curve.", "the file name must end in .png or have no suffix"),
+        (".png", "the file name is only the suffix .png"),
+    ],
+    ids=["directory", "missing directory", "txt", "pdf", "trailing dot", "no stem"],
+)
+def test_bad_plot_path_fails_before_training(
+    run, regression_csv, tmp_path, no_fitting, relative, message
+):
+    target = str(tmp_path / relative)
+
+    code, out, err = run(
+        "diagnose", "--data", regression_csv, "--target", "price", "--plot", target
+    )
+
+    assert code == 2
+    assert out == ""
+    assert err.startswith(f"fastml diagnose: error: --plot {target}: ")
+    assert message in err
+    assert err.count("\n") == 1
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["regression.csv"]
+
+
+def test_unwritable_plot_directory_fails_before_training(
+    run, regression_csv, no_fitting
+):
+    code, out, err = run(
+        "diagnose", "--data", regression_csv, "--target", "price", "--plot", "/proc/c"
+    )
+
+    assert code == 2
+    assert out == ""
+    assert err.startswith(
+        "fastml diagnose: error: --plot /proc/c.png: cannot create a file in the "
+        "directory /proc: "
+    )
+
+
+@pytest.mark.parametrize("name", ["curve", "curve.png", "CURVE.PNG"])
+def test_plot_writes_the_png_it_reports(run, regression_csv, tmp_path, name):
+    requested = tmp_path / name
+    written = tmp_path / (name if name.lower().endswith(".png") else name + ".png")
+
+    code, out, err = run(
+        "diagnose", "--data", regression_csv, "--target", "price", "--plot", requested
+    )
+
+    assert code == 0, err
+    assert out.endswith(f"learning curve written to {written}\n")
+    assert written.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        [written.name, "regression.csv"]
+    )
+
+
+def test_plot_name_in_current_directory(run, regression_csv, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    code, out, err = run(
+        "diagnose", "--data", regression_csv, "--target", "price", "--plot", "curve"
+    )
+
+    assert code == 0, err
+    assert out.endswith("learning curve written to curve.png\n")
+    assert (tmp_path / "curve.png").is_file()
+
+
+DIVERGING_PARAMS = ["--param", "optimizer=sgd", "--param", "learning_rate=1e6"]
+
+
+@pytest.mark.parametrize("command", ["diagnose", "train"])
+def test_diverging_fit_gives_one_error_line(run, regression_csv, command):
+    code, out, err = run(
+        command, "--data", regression_csv, "--target", "price", *DIVERGING_PARAMS
+    )
+
+    assert code == 2
+    assert err.startswith(f"fastml {command}: error: fitting LinearRegression failed: ")
+    assert "so training stopped" in err
+    assert "learning_rate" in err
+    assert err.count("\n") == 1
     assert "Traceback" not in err
+
+
+def test_diverging_fit_through_main(regression_csv, capsys):
+    code = cli.main(
+        ["train", "--data", str(regression_csv), "--target", "price"] + DIVERGING_PARAMS
+    )
+
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fastml train: error: fitting LinearRegression failed: ")
+    assert err.count("\n") == 1
+
+
+def test_out_of_memory_gives_one_error_line(run, regression_csv, monkeypatch):
+    def fail_for_memory(self, X, y, **kwargs):
+        raise MemoryError("std::bad_alloc")
+
+    monkeypatch.setattr(fastml.LinearRegression, "fit", fail_for_memory)
+    code, out, err = run("train", "--data", regression_csv, "--target", "price")
+
+    assert code == 2
+    assert err == (
+        "fastml train: error: fitting LinearRegression failed: not enough memory "
+        "(MemoryError: std::bad_alloc); use smaller hidden_layer_sizes or fewer "
+        "rows\n"
+    )
 
 
 def test_diagnose_plot_without_matplotlib(
@@ -396,6 +601,7 @@ def test_diagnose_plot_without_matplotlib(
         tmp_path / "curve.png",
     )
     assert code == 2
+    assert out == ""
     assert "--plot needs matplotlib" in err
 
 

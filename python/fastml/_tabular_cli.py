@@ -7,8 +7,10 @@ classifiers). ``diagnose`` never looks at the test part, so that ``train`` with
 the same split options can still report an honest test cost.
 
 Invalid input (a missing file, a missing column, a non-numeric feature, an
-empty file, an impossible split) ends the command with one error line on
-stderr and exit code 2.
+empty file, an impossible split, an output path that cannot be written) and a
+fit that fails (an invalid ``--param``, a diverging fit) end the command with
+one error line on stderr and exit code 2. Output paths are checked before the
+data is read, so a bad path fails before any training.
 """
 
 import argparse
@@ -16,7 +18,9 @@ import ast
 import copy
 import logging
 import math
+import os
 import sys
+import tempfile
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -33,6 +37,16 @@ from .model_selection import learning_curve, train_val_test_split
 logger = logging.getLogger(__name__)
 
 MODEL_NAMES = ("logistic", "softmax", "linear", "mlp")
+
+# Errors that fit raises because of the data or the --param values: an
+# invalid parameter (ValueError), a fit whose cost diverged
+# (FloatingPointError) or a network too large for memory (MemoryError).
+FIT_ERRORS = (ValueError, FloatingPointError, MemoryError)
+
+_NO_MATPLOTLIB = (
+    "--plot needs matplotlib, which is not installed; install it with "
+    "pip install matplotlib (or fastml[plot])"
+)
 
 # fastml class behind each (--model, task) pair, looked up by name when the
 # command runs, so that this module imports without the compiled core.
@@ -68,7 +82,12 @@ def add_diagnose_parser(subparsers):
         ),
     )
     parser.add_argument(
-        "--plot", metavar="PNG", help="also write the learning curve to this PNG file"
+        "--plot",
+        metavar="PNG",
+        help=(
+            "also write the learning curve to this PNG file; .png is appended to "
+            "a name without a suffix"
+        ),
     )
     parser.set_defaults(handler=run_diagnose)
     return parser
@@ -139,6 +158,10 @@ def _add_data_arguments(parser):
 def run_diagnose(args):
     """Run ``fastml diagnose`` and return the exit code."""
     try:
+        plot_path = None
+        if args.plot is not None:
+            plot_path = check_plot_path(args.plot)
+            _require_matplotlib()
         problem = _prepare(args, verbose=0)
     except InputError as error:
         return _fail("diagnose", error)
@@ -154,38 +177,40 @@ def run_diagnose(args):
             random_state=args.random_state,
             verbose=_progress_level(),
         )
-    except ValueError as error:
+    except FIT_ERRORS as error:
         return _fit_failed("diagnose", problem.model, error)
     _write(str(curve))
     _write("")
     _write(str(diagnose(curve, baseline=args.baseline)))
-    if args.plot:
+    if plot_path is not None:
         try:
-            curve.plot(args.plot, baseline=args.baseline)
+            curve.plot(plot_path, baseline=args.baseline)
         except ImportError:
+            return _fail("diagnose", _NO_MATPLOTLIB)
+        except OSError as error:
             return _fail(
                 "diagnose",
-                "--plot needs matplotlib, which is not installed; install it with "
-                "pip install matplotlib (or fastml[plot])",
+                f"--plot {plot_path}: cannot write the file: {error.strerror}",
             )
-        except OSError as error:
-            return _fail("diagnose", f"cannot write {args.plot}: {error.strerror}")
-        _write(f"learning curve written to {args.plot}")
+        _write(f"learning curve written to {plot_path}")
     return 0
 
 
 def run_train(args):
     """Run ``fastml train`` and return the exit code."""
     try:
+        saver = None
+        if args.out is not None:
+            check_out_path(args.out)
+            saver = find_weight_saver()
         problem = _prepare(args, verbose=_progress_level())
-        saver = find_weight_saver() if args.out else None
     except InputError as error:
         return _fail("train", error)
 
     _write(problem.summary)
     try:
         model = problem.model.fit(problem.X_train, problem.y_train)
-    except ValueError as error:
+    except FIT_ERRORS as error:
         return _fit_failed("train", problem.model, error)
     classifier = is_classifier(model)
     score_name = "accuracy" if classifier else "R^2"
@@ -205,9 +230,97 @@ def run_train(args):
             saver(fold_standardization(model), args.out)
         except (OSError, ValueError, safetensors.SafetensorError) as error:
             reason = getattr(error, "strerror", None) or str(error)
-            return _fail("train", f"cannot write {args.out}: {reason}")
+            return _fail("train", f"--out {args.out}: cannot write the file: {reason}")
         _write(f"model saved to {args.out}")
     return 0
+
+
+def check_plot_path(path):
+    """Return the PNG file that ``--plot path`` writes, raising InputError if invalid.
+
+    A file name without a suffix gets .png appended. Any other suffix is
+    rejected, because the plot is always written as PNG.
+    """
+    if not path:
+        raise InputError("--plot needs a file name such as curve.png")
+    name = os.path.basename(path)
+    if os.path.isdir(path) or name in ("", ".", ".."):
+        raise InputError(
+            f"--plot {path}: is a directory; pass a file name such as curve.png"
+        )
+    suffix = os.path.splitext(name)[1]
+    if suffix.lower() == ".png":
+        plot_path = path
+    elif name.lower().endswith(".png"):
+        # os.path.splitext gives no suffix for ".png", which would become a
+        # hidden file named ".png.png".
+        raise InputError(
+            f"--plot {path}: the file name is only the suffix .png; pass a name "
+            "such as curve.png"
+        )
+    elif suffix == "":
+        plot_path = path + ".png"
+    else:
+        raise InputError(
+            f"--plot {path}: invalid suffix {suffix!r}; the plot is written as PNG, "
+            "so the file name must end in .png or have no suffix (then .png is "
+            "appended)"
+        )
+    if os.path.isdir(plot_path):
+        raise InputError(f"--plot {path}: {plot_path} is a directory")
+    _check_writable_directory("--plot", plot_path)
+    if os.path.exists(plot_path) and not os.access(plot_path, os.W_OK):
+        raise InputError(
+            f"--plot {plot_path}: the file exists and is not writable; change its "
+            "permissions or choose another name"
+        )
+    return plot_path
+
+
+def check_out_path(path):
+    """Raise InputError unless ``--out path`` names a file that can be written."""
+    if not path:
+        raise InputError("--out needs a file name such as model.safetensors")
+    name = os.path.basename(path)
+    if os.path.isdir(path) or name in ("", ".", ".."):
+        raise InputError(
+            f"--out {path}: is a directory; pass a file name such as model.safetensors"
+        )
+    # save_weights renames a new file over the old one, so only the directory
+    # needs to be writable.
+    _check_writable_directory("--out", path)
+
+
+def _check_writable_directory(option, path):
+    """Raise InputError unless a file can be created in the directory of ``path``.
+
+    It creates and removes a probe file, because os.access reports success
+    for root even on /proc, where no file can be created.
+    """
+    directory = os.path.dirname(path) or "."
+    if not os.path.exists(directory):
+        raise InputError(
+            f"{option} {path}: the directory {directory} does not exist; create it "
+            "first"
+        )
+    if not os.path.isdir(directory):
+        raise InputError(f"{option} {path}: {directory} is not a directory")
+    try:
+        descriptor, probe = tempfile.mkstemp(prefix=".fastml-probe-", dir=directory)
+    except OSError as error:
+        raise InputError(
+            f"{option} {path}: cannot create a file in the directory {directory}: "
+            f"{error.strerror}; choose a writable directory"
+        ) from None
+    os.close(descriptor)
+    os.unlink(probe)
+
+
+def _require_matplotlib():
+    try:
+        import matplotlib.figure  # noqa: F401
+    except ImportError:
+        raise InputError(_NO_MATPLOTLIB) from None
 
 
 def make_model(name, task, verbose=0):
@@ -410,6 +523,12 @@ def _fit_failed(command, model, error):
     # Invalid --param values usually surface here, when fit validates them.
     name = type(_final_estimator(model)).__name__
     logger.debug("fitting %s failed", name, exc_info=True)
+    if isinstance(error, MemoryError):
+        return _fail(
+            command,
+            f"fitting {name} failed: not enough memory (MemoryError: {error}); "
+            "use smaller hidden_layer_sizes or fewer rows",
+        )
     return _fail(command, f"fitting {name} failed: {error}")
 
 
