@@ -1,5 +1,7 @@
 """fine_tune: copied and frozen layers, a fresh output layer, the second phase."""
 
+import copy
+
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
@@ -156,3 +158,112 @@ def test_regressor_source_rejects_labels(dtype):
         ValueError, match=r"y must contain numbers; got labels such as \['no', 'yes'\]"
     ):
         fine_tune(regressor, X, labels)
+
+
+def test_other_feature_count_rejected(source, monkeypatch):
+    model, X = source
+    monkeypatch.setattr(
+        MLPClassifier, "fit", lambda *args, **kwargs: pytest.fail("fit was called")
+    )
+    y = np.argmax(X[:, :3], axis=1)
+    expected = (
+        r"fine_tune: X has 3 features, but the source MLPClassifier was trained on "
+        r"4, .* Pass X with the source's 4 features"
+    )
+    with pytest.raises(ValueError, match=expected) as error:
+        fine_tune(model, X[:, :3], y)
+    assert "warm_start" not in str(error.value)
+
+
+@pytest.mark.parametrize("sizes", [(4,), (6, 5, 3), 6])
+def test_changed_hidden_layer_sizes_are_rejected(source, monkeypatch, sizes):
+    model, X = source
+    monkeypatch.setattr(
+        MLPClassifier, "fit", lambda *args, **kwargs: pytest.fail("fit was called")
+    )
+    y = np.argmax(X[:, :3], axis=1)
+    with pytest.raises(ValueError) as error:
+        fine_tune(model, X, y, hidden_layer_sizes=sizes)
+    message = str(error.value)
+    assert "the source's fitted hidden layers have sizes (6, 5)" in message
+    assert f"hidden_layer_sizes={sizes!r} was passed" in message
+    assert "do not change hidden_layer_sizes" in message
+    assert "warm_start" not in message
+
+
+def test_same_hidden_layer_sizes_are_accepted(source):
+    model, X = source
+    y = np.argmax(X[:, :3], axis=1)
+    with pytest.warns(ConvergenceWarning):
+        tuned = fine_tune(model, X, y, hidden_layer_sizes=[6, 5], max_epochs=2)
+    assert tuned.layer_sizes_ == model.layer_sizes_
+
+
+def test_source_sizes_changed_after_fit(source):
+    model, X = source
+    changed = copy.deepcopy(model).set_params(hidden_layer_sizes=(3,))
+    y = np.argmax(X[:, :3], axis=1)
+    with pytest.raises(
+        ValueError,
+        match=r"the source's hidden_layer_sizes parameter is \(3,\), which no longer",
+    ):
+        fine_tune(changed, X, y)
+
+
+@pytest.fixture(scope="module")
+def two_output_regressor():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(80, 3))
+    y = np.stack([X[:, 0], X[:, 1] - X[:, 2]], axis=1)
+    with pytest.warns(ConvergenceWarning):
+        model = MLPRegressor(hidden_layer_sizes=(5,), max_epochs=5, random_state=0)
+        model.fit(X, y)
+    return model, X
+
+
+@pytest.mark.parametrize("y_shape", [(80,), (80, 1), (80, 3)])
+def test_kept_regressor_output_needs_same_outputs(
+    two_output_regressor, monkeypatch, y_shape
+):
+    model, X = two_output_regressor
+    monkeypatch.setattr(
+        MLPRegressor, "fit", lambda *args, **kwargs: pytest.fail("fit was called")
+    )
+    y = np.zeros(y_shape)
+    n_outputs = 1 if len(y_shape) == 1 else y_shape[1]
+    with pytest.raises(ValueError) as error:
+        fine_tune(model, X, y, replace_output=False)
+    message = str(error.value)
+    assert "keeps the source's output layer, which has 2 outputs" in message
+    assert f"but y has {n_outputs}" in message
+    assert "replace_output=True" in message
+    assert "warm_start" not in message
+
+
+def test_kept_regressor_output_with_same_outputs(two_output_regressor):
+    model, X = two_output_regressor
+    y = np.stack([X[:, 1], X[:, 0]], axis=1)
+    with pytest.warns(ConvergenceWarning):
+        tuned = fine_tune(model, X, y, replace_output=False, freeze=None, max_epochs=2)
+    assert tuned.predict(X).shape == (80, 2)
+
+
+@pytest.mark.parametrize("value", ["no", 0, 1, None, "False"])
+def test_replace_output_must_be_bool(source, value):
+    model, X = source
+    y = np.argmax(X[:, :3], axis=1)
+    with pytest.raises(TypeError) as error:
+        fine_tune(model, X, y, replace_output=value)
+    message = str(error.value)
+    assert "replace_output must be True or False" in message
+    assert f"got {value!r} of type {type(value).__name__}" in message
+
+
+def test_replace_output_accepts_numpy_bool(source):
+    model, X = source
+    y = np.argmax(X[:, :3], axis=1)
+    with pytest.warns(ConvergenceWarning):
+        tuned = fine_tune(
+            model, X, y, replace_output=np.bool_(False), freeze=None, max_epochs=2
+        )
+    assert tuned.layer_sizes_ == model.layer_sizes_

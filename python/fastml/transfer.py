@@ -33,7 +33,8 @@ def fine_tune(
         fine-tuned on numeric targets only. To learn class labels, start
         from an MLPClassifier.
     X : array-like of shape (n_samples, n_features)
-        Same features as the source was trained on.
+        Same features as the source was trained on, so ``n_features`` must
+        equal the source's.
     y : array-like
         Targets of the new task.
     replace_output : bool, default=True
@@ -51,7 +52,9 @@ def fine_tune(
         Learning rate of the second phase; by default a tenth of the first
         phase's, so the pretrained layers move little.
     **params
-        Estimator parameters for the new model.
+        Estimator parameters for the new model. ``hidden_layer_sizes``, if
+        given, must equal the source's hidden layer sizes, because the new
+        model starts from the source's layers.
 
     Returns
     -------
@@ -62,12 +65,17 @@ def fine_tune(
     Raises
     ------
     TypeError
-        If ``source_model`` is not an MLPClassifier or MLPRegressor.
+        If ``source_model`` is not an MLPClassifier or MLPRegressor, or
+        ``replace_output`` is not a bool.
     sklearn.exceptions.NotFittedError
         If ``source_model`` is not fitted.
     ValueError
         If the source is an MLPRegressor and ``y`` contains labels that are not
-        numbers, or if an argument is invalid.
+        numbers, if ``X`` has another number of features than the source, if
+        the hidden layer sizes differ from the source's, if
+        ``replace_output=False`` and ``y`` has other classes or another number
+        of outputs than the source, or if an argument is invalid. These checks
+        run before any training.
     """
     from .neural_network import MLPClassifier, MLPRegressor
 
@@ -78,6 +86,11 @@ def fine_tune(
             f"{type(source_model).__name__}."
         )
     check_is_fitted(source_model, "layers_")
+    if not isinstance(replace_output, (bool, np.bool_)):
+        raise TypeError(
+            f"fine_tune: replace_output must be True or False; got {replace_output!r} "
+            f"of type {type(replace_output).__name__}."
+        )
     if isinstance(source_model, MLPRegressor):
         _check_numeric_targets(source_model, y)
     if not isinstance(unfreeze_epochs, numbers.Integral) or unfreeze_epochs < 0:
@@ -89,15 +102,19 @@ def fine_tune(
             "unfreeze_learning_rate must be a float > 0 or None; got "
             f"{unfreeze_learning_rate!r}."
         )
+    model = clone(source_model).set_params(freeze=freeze, warm_start=False, **params)
+    _check_same_features(source_model, X)
+    _check_same_hidden_layers(source_model, model, params)
     n_layers = len(source_model.layer_sizes_) - 1
     initial_layers = dict(source_model.layers_)
     if replace_output:
         del initial_layers[f"layers.{n_layers - 1}.weight"]
         del initial_layers[f"layers.{n_layers - 1}.bias"]
+    elif isinstance(source_model, MLPRegressor):
+        _check_same_outputs(source_model, y)
     else:
         _check_same_classes(source_model, y)
 
-    model = clone(source_model).set_params(freeze=freeze, warm_start=False, **params)
     model._initial_layers = initial_layers
     try:
         model.fit(X, y, sample_weight=sample_weight)
@@ -137,6 +154,58 @@ def _check_numeric_targets(source_model, y):
             f"{examples!r}. To learn class labels, fine-tune an MLPClassifier "
             "source."
         ) from None
+
+
+def _check_same_features(source_model, X):
+    """Raise ValueError when X has another number of columns than the source's input."""
+    try:
+        shape = np.shape(X)
+    except ValueError:
+        return  # fit reports a ragged X.
+    if len(shape) != 2:
+        return  # fit reports an X that is not 2-D.
+    n_features = source_model.layer_sizes_[0]
+    if shape[1] != n_features:
+        raise ValueError(
+            f"fine_tune: X has {shape[1]} features, but the source "
+            f"{type(source_model).__name__} was trained on {n_features}, and its "
+            "first layer takes exactly that many inputs. Pass X with the source's "
+            f"{n_features} features, in the same order."
+        )
+
+
+def _check_same_hidden_layers(source_model, model, params):
+    """Raise ValueError when the new model's hidden layers differ from the source's."""
+    hidden = model._validate_params()
+    source_hidden = tuple(source_model.layer_sizes_[1:-1])
+    if hidden == source_hidden:
+        return
+    if "hidden_layer_sizes" in params:
+        origin = f"hidden_layer_sizes={params['hidden_layer_sizes']!r} was passed"
+    else:
+        origin = (
+            "the source's hidden_layer_sizes parameter is "
+            f"{source_model.hidden_layer_sizes!r}, which no longer matches them"
+        )
+    raise ValueError(
+        f"fine_tune: the source's fitted hidden layers have sizes {source_hidden}, "
+        f"but {origin}, which gives {hidden}. Fine-tuning starts from the source's "
+        "layers, so do not change hidden_layer_sizes; to train another "
+        "architecture, fit a new model."
+    )
+
+
+def _check_same_outputs(source_model, y):
+    """Raise ValueError when y has another number of outputs than the source."""
+    n_outputs = np.shape(y)[1] if np.ndim(y) == 2 else 1
+    source_outputs = source_model.layer_sizes_[-1]
+    if n_outputs != source_outputs:
+        raise ValueError(
+            "fine_tune: replace_output=False keeps the source's output layer, which "
+            f"has {source_outputs} outputs, but y has {n_outputs}. Pass y with "
+            f"{source_outputs} outputs, or replace_output=True to train a new "
+            f"output layer for {n_outputs}."
+        )
 
 
 def _check_same_classes(source_model, y):
