@@ -162,6 +162,44 @@ def test_freeze_by_name_and_hidden():
             assert unchanged == (name in fixed), (freeze, name)
 
 
+def test_hidden_inside_freeze_list():
+    X = np.random.default_rng(3).normal(size=(40, 3))
+    y = np.arange(40) % 3
+    start = fit_quietly(
+        MLPClassifier(hidden_layer_sizes=(4, 4), max_epochs=2, random_state=0), X, y
+    )
+    model = MLPClassifier(
+        hidden_layer_sizes=(4, 4),
+        max_epochs=2,
+        random_state=0,
+        warm_start=True,
+        freeze=["hidden", "layers.2.bias"],
+    )
+    model.layers_ = {name: array.copy() for name, array in start.layers_.items()}
+    model.classes_, model.multilabel_ = start.classes_, start.multilabel_
+    model.n_features_in_ = 3
+    fit_quietly(model, X, y)
+    for name in start.layers_:
+        unchanged = np.array_equal(model.layers_[name], start.layers_[name])
+        assert unchanged == (name != "layers.2.weight"), name
+
+
+@pytest.mark.parametrize("freeze", [[0, 1], ["hidden", -1], "layers.0"])
+def test_freezing_everything_is_rejected(freeze):
+    X = np.random.default_rng(4).normal(size=(30, 3))
+    y = np.arange(30) % 2
+    sizes = () if freeze == "layers.0" else (5,)
+    model = fit_quietly(
+        MLPClassifier(hidden_layer_sizes=sizes, max_epochs=2, random_state=0), X, y
+    )
+    before = {name: array.copy() for name, array in model.layers_.items()}
+    model.set_params(freeze=freeze)
+    with pytest.raises(ValueError, match="freezes every parameter"):
+        model.fit(X, y)
+    for name, array in before.items():
+        assert np.array_equal(model.layers_[name], array)
+
+
 def test_bad_freeze_entry_leaves_model_unchanged():
     X = np.random.default_rng(2).normal(size=(30, 3))
     y = np.arange(30) % 2

@@ -9,7 +9,7 @@ import pytest
 from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
 
-from fastml import LinearRegression, LogisticRegression
+from fastml import LinearRegression, LogisticRegression, MLPClassifier
 from fastml.datasets import load_digits
 from fastml.linear_model._control import split_validation
 
@@ -275,6 +275,44 @@ def test_runaway_cost_raises_and_keeps_model():
     assert estimator.history_["train_cost"][-1] < 1.0
 
 
+def _digits_regression():
+    """All 1,797 standardized digits and a linear target of their pixels."""
+    X, _ = digits(n_samples=None)
+    target = X @ np.random.default_rng(0).standard_normal(X.shape[1])
+    return X, target
+
+
+def test_blow_up_inside_first_epoch_raises():
+    # RMSprop at learning rate 10 blows up within the first epoch, so the
+    # first epoch's mean cost is no reference; the cost at zero parameters is.
+    X, target = _digits_regression()
+    estimator = LinearRegression(
+        optimizer="rmsprop",
+        learning_rate=10.0,
+        batch_size=64,
+        max_epochs=30,
+        random_state=0,
+    )
+    with pytest.raises(FloatingPointError, match="more than twice the"):
+        estimator.fit(X, target)
+    assert not hasattr(estimator, "coef_")
+
+
+def test_network_ending_far_above_zero_output_warns():
+    X, target = _digits_regression()
+    y = (target > 0).astype(int) + (target > 5).astype(int)
+    estimator = MLPClassifier(
+        hidden_layer_sizes=(32,),
+        optimizer="adam",
+        learning_rate=10.0,
+        batch_size=64,
+        max_epochs=30,
+        random_state=0,
+    )
+    with pytest.warns(ConvergenceWarning, match="most likely diverged"):
+        estimator.fit(X, y)
+
+
 def test_infinite_cost_raises_before_any_fit():
     X, y = digits()
     target = X[:, 10] * 3.0
@@ -340,3 +378,21 @@ def test_logistic_early_stopping_on_too_few_rows():
         ValueError, match="early_stopping cannot hold out validation_fraction=0.1 of 20"
     ):
         LogisticRegression(early_stopping=True, optimizer="sgd").fit(X, y)
+
+
+def test_linear_fit_ending_above_its_start_warns():
+    # RMSprop at learning rate 1 ends with a cost above that of the zero
+    # parameters it started from, though below twice that cost.
+    X, target = _digits_regression()
+    estimator = LinearRegression(
+        optimizer="rmsprop",
+        learning_rate=1.0,
+        batch_size=64,
+        max_epochs=30,
+        random_state=0,
+    )
+    with pytest.warns(ConvergenceWarning, match="made the model worse"):
+        estimator.fit(X, target)
+    assert estimator.history_["train_cost"][-1] > 0.5 * np.mean(
+        (target - target.mean()) ** 2
+    )

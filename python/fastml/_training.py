@@ -47,6 +47,24 @@ def _made_no_progress(result, estimator):
     return stalled and result["gradient_norm"] > max(float(estimator.tol), 1e-8)
 
 
+def zero_output_cost(output, targets, sample_weight, n_outputs):
+    """Return the training cost of a model whose outputs (logits) are all 0.
+
+    That is where a linear model starts, and a network can reach it by
+    zeroing its output layer, so a trained model should not end far above
+    it. ``output`` is "softmax", "logistic" (one sigmoid per output) or
+    "squared" (half the squared error, summed over the outputs of a row).
+    The cost is the weighted mean over the rows, without the penalty.
+    """
+    if output == "softmax":
+        return math.log(n_outputs)
+    if output == "logistic":
+        return n_outputs * math.log(2.0)
+    values = np.asarray(targets, dtype=np.float64).reshape(len(targets), -1)
+    per_row = 0.5 * np.square(values).sum(axis=1)
+    return float(np.average(per_row, weights=sample_weight))
+
+
 def _remedy(estimator, fit_arguments):
     """Advice for a cost that ran away or made no progress."""
     if getattr(estimator, "optimizer", None) == "lbfgs":
@@ -61,12 +79,28 @@ def _remedy(estimator, fit_arguments):
 
 
 def run_trainer(
-    trainer, estimator, fit_arguments, *, max_epochs, verbose, warn=True, stacklevel=4
+    trainer,
+    estimator,
+    fit_arguments,
+    *,
+    max_epochs,
+    verbose,
+    warn=True,
+    stacklevel=4,
+    reference_cost=None,
+    raise_above_reference=True,
 ):
     """Call ``trainer.fit(**fit_arguments)`` and check how training ended.
 
-    Raises FloatingPointError when the cost became NaN or infinite or rose
-    to more than twice its start. With ``warn``, it issues a
+    Raises FloatingPointError when the cost became NaN or infinite, rose to
+    more than twice its first epoch's value, or ended above twice
+    ``reference_cost`` (see zero_output_cost). The reference catches a cost
+    that blew up within the first epoch, whose mean already contains the
+    blow-up. With ``raise_above_reference`` (linear models, which start at
+    the reference), a cost that ends above the reference gives a
+    ConvergenceWarning. Without it (networks, whose random start can cost
+    more than the reference), a cost that ends above twice the reference
+    gives a ConvergenceWarning instead of the error. With ``warn``, it issues a
     ConvergenceWarning in four cases: the gradient is too large to square in
     the input dtype; the cost ended above its start or never fell below it;
     ``max_epochs`` ran out before a stopping rule was met; or L-BFGS could
@@ -82,12 +116,17 @@ def run_trainer(
         progress.close()
 
     costs = result["train_cost"]
-    ran_away = (
-        len(costs) > 1
-        and math.isfinite(costs[-1])
-        and costs[-1] > 2 * costs[0]
-        and result.get("best_epoch", -1) < 0
+    restored = result.get("best_epoch", -1) >= 0
+    finite = bool(costs) and math.isfinite(costs[-1])
+    above_reference = (
+        reference_cost is not None
+        and finite
+        and not restored
+        and costs[-1] > 2 * reference_cost
     )
+    ran_away = (
+        len(costs) > 1 and finite and costs[-1] > 2 * costs[0] and not restored
+    ) or (above_reference and raise_above_reference)
     if result["diverged"] or ran_away:
         if not math.isfinite(costs[-1]):
             failure = f"training cost became {costs[-1]} at epoch {len(costs)}"
@@ -96,6 +135,12 @@ def run_trainer(
                 f"training cost rose from {costs[0]:.6g} to {costs[-1]:.6g} over "
                 f"{len(costs)} epochs"
             )
+        elif reference_cost is not None and costs[-1] > 2 * reference_cost:
+            failure = (
+                f"training cost ended at {costs[-1]:.6g} after {len(costs)} epochs, "
+                f"more than twice the {reference_cost:.6g} of a model whose "
+                "outputs are all zero"
+            )
         else:
             failure = f"parameters overflowed to infinity or NaN at epoch {len(costs)}"
         raise FloatingPointError(
@@ -103,6 +148,33 @@ def run_trainer(
             f"before fit. {_remedy(estimator, fit_arguments)}"
         )
     if not warn or result["interrupted"]:
+        return result
+    if (
+        raise_above_reference
+        and reference_cost is not None
+        and finite
+        and not restored
+        # 5% of slack: where the features explain nothing, the optimum is
+        # the start itself, and rounding or mini-batch noise lands near it.
+        and costs[-1] > 1.05 * reference_cost
+    ):
+        warnings.warn(
+            f"{name}: the training cost ended at {costs[-1]:.6g}, above the "
+            f"{reference_cost:.6g} of the zero parameters it started from, so "
+            f"training made the model worse. {_remedy(estimator, fit_arguments)}",
+            ConvergenceWarning,
+            stacklevel=stacklevel,
+        )
+        return result
+    if above_reference:
+        warnings.warn(
+            f"{name}: the training cost ended at {costs[-1]:.6g}, more than twice "
+            f"the {reference_cost:.6g} of the same network with a zero output "
+            "layer, so training most likely diverged. "
+            f"{_remedy(estimator, fit_arguments)}",
+            ConvergenceWarning,
+            stacklevel=stacklevel,
+        )
         return result
     largest_squarable = np.sqrt(np.finfo(fit_arguments["X"].dtype).max)
     if not result["gradient_norm"] < largest_squarable:
@@ -139,12 +211,16 @@ def run_trainer(
             stacklevel=stacklevel,
         )
     else:
+        rate_advice = (
+            ""
+            if getattr(estimator, "optimizer", None) == "lbfgs"
+            else "raise learning_rate if the cost falls slowly, "
+        )
         warnings.warn(
             f"{name} did not converge in max_epochs={max_epochs} epochs: the last "
             f"training cost was {result['train_cost'][-1]:.6g} and the gradient norm "
-            f"{result['gradient_norm']:.3g}. Increase max_epochs, raise "
-            "learning_rate if the cost falls slowly, raise tol, or standardize the "
-            "features.",
+            f"{result['gradient_norm']:.3g}. Increase max_epochs, {rate_advice}raise "
+            "tol, or standardize the features.",
             ConvergenceWarning,
             stacklevel=stacklevel,
         )

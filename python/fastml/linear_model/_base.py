@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import _core
 from .._params import InstanceOf, Interval, Options, validate_params
-from .._training import run_trainer
+from .._training import run_trainer, zero_output_cost
 from .._validation import check_sample_weight, check_X
 from ..optimizers import resolve_optimizer, resolve_schedule
 from ._control import split_validation
@@ -185,7 +185,9 @@ class LinearModelBase(BaseEstimator):
             trainer = self._trainer_for(
                 X, targets, sample_weight, loss, n_outputs, continuing
             )
-            result = self._run(trainer, X, targets, sample_weight, validation, partial)
+            result = self._run(
+                trainer, X, targets, sample_weight, validation, partial, loss, n_outputs
+            )
             self._store(trainer, result, n_outputs, X.shape[1], partial)
         return self
 
@@ -257,8 +259,13 @@ class LinearModelBase(BaseEstimator):
         targets = np.ascontiguousarray(targets - target_offset, dtype=X.dtype)
         return X, targets
 
-    def _run(self, trainer, X, targets, sample_weight, validation, partial):
+    def _run(
+        self, trainer, X, targets, sample_weight, validation, partial, loss, n_outputs
+    ):
         X, targets = self._centred(X, targets)
+        # The cost at zero parameters, where training starts; no fit should
+        # end far above it, because the optimum is below it.
+        reference = zero_output_cost(loss, targets, sample_weight, n_outputs)
         fit_arguments = dict(
             X=X,
             targets=targets,
@@ -285,6 +292,7 @@ class LinearModelBase(BaseEstimator):
             verbose=self.verbose,
             warn=not partial,
             stacklevel=5,
+            reference_cost=reference,
         )
 
     def _store(self, trainer, result, n_outputs, n_features, partial):

@@ -130,7 +130,8 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
     -----
     C-contiguous float32 and float64 arrays are read without a copy, and
     float32 input is trained in float32 (sums accumulate in float64). Other
-    layouts and dtypes are converted once to C-contiguous float64.
+    layouts (Fortran order, slices) are copied once to C-contiguous arrays of
+    the same float type, and other dtypes (integers, float16) to float64.
     """
 
     _parameter_constraints = {

@@ -16,7 +16,7 @@ from .._params import (
     Options,
     validate_params,
 )
-from .._training import run_trainer
+from .._training import run_trainer, zero_output_cost
 from .._validation import check_X
 from ..linear_model._base import TRAINING_CONSTRAINTS, RestoreOnFailure
 from ..linear_model._control import hold_out_rows
@@ -72,17 +72,27 @@ def resolve_freeze(freeze, n_layers, estimator_name):
 
     ``freeze`` is None, "hidden" (every layer but the output layer), a layer
     index (negative counts from the output layer), a name ("layers.0",
-    "layers.0.weight", "layers.0.bias") or a list of indices and names.
+    "layers.0.weight", "layers.0.bias") or a list of these. Raises
+    ValueError when nothing would be left to train.
     """
     trainable = [True] * (2 * n_layers)
     if freeze is None:
         return trainable
-    if isinstance(freeze, str) and freeze == "hidden":
-        return [False] * (2 * n_layers - 2) + [True, True]
     entries = freeze if isinstance(freeze, (list, tuple)) else [freeze]
     for entry in entries:
-        for segment in _segments_of(entry, n_layers, estimator_name):
+        if isinstance(entry, str) and entry == "hidden":
+            segments = range(2 * n_layers - 2)
+        else:
+            segments = _segments_of(entry, n_layers, estimator_name)
+        for segment in segments:
             trainable[segment] = False
+    if not any(trainable):
+        raise ValueError(
+            f"{estimator_name}: freeze={freeze!r} freezes every parameter of this "
+            f"network of {n_layers} layer(s), so fit would change nothing; leave at "
+            "least one layer unfrozen (for example the output layer, with "
+            "freeze='hidden')."
+        )
     return trainable
 
 
@@ -288,12 +298,17 @@ class MLPBase(BaseEstimator):
             self.freeze, len(layer_sizes) - 1, type(self).__name__
         )
 
+        output = "logistic" if self._output == "sigmoid" else self._output
         result = run_trainer(
             trainer,
             self,
             self._fit_arguments(X, targets, sample_weight, validation),
             max_epochs=int(self.max_epochs),
             verbose=self.verbose,
+            reference_cost=zero_output_cost(
+                output, targets, sample_weight, layer_sizes[-1]
+            ),
+            raise_above_reference=False,
         )
         self._trainer = trainer
         self.layer_sizes_ = tuple(int(size) for size in layer_sizes)
