@@ -546,6 +546,7 @@ def test_diverging_fit_gives_one_error_line(run, regression_csv, command):
 
     assert code == 2
     assert err.startswith(f"fastml {command}: error: fitting LinearRegression failed: ")
+    assert err.count("LinearRegression") == 1
     assert "so training stopped" in err
     assert "learning_rate" in err
     assert err.count("\n") == 1

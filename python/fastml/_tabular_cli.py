@@ -529,7 +529,9 @@ def _fit_failed(command, model, error):
             f"fitting {name} failed: not enough memory (MemoryError: {error}); "
             "use smaller hidden_layer_sizes or fewer rows",
         )
-    return _fail(command, f"fitting {name} failed: {error}")
+    # Estimator errors start with the estimator's name; say it once.
+    message = str(error).removeprefix(f"{name}: ")
+    return _fail(command, f"fitting {name} failed: {message}")
 
 
 def _progress_level():
