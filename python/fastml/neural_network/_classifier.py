@@ -37,8 +37,9 @@ class MLPClassifier(ClassifierMixin, MLPBase):
 
     Parameters
     ----------
-    hidden_layer_sizes : tuple of int, default=(100,)
-        Width of each hidden layer. An empty tuple gives a linear model.
+    hidden_layer_sizes : tuple or list of int, or int, default=(100,)
+        Width of each hidden layer; an int is one hidden layer. An empty
+        tuple gives a linear model.
     activation : {"relu", "leaky_relu", "tanh", "sigmoid", "linear"}, default="relu"
         Activation of every hidden layer. leaky_relu has slope 0.01 below 0.
         Weights start from He uniform initialization for relu and leaky_relu
@@ -100,6 +101,7 @@ class MLPClassifier(ClassifierMixin, MLPBase):
     layer_sizes_ : tuple of int
         n_features, the hidden widths and the number of outputs.
     n_iter_ : int
+        Epochs run by the last fit (with fine_tune, both phases).
     history_ : dict of lists
         ``train_loss`` and ``train_cost`` per epoch, and ``val_loss`` when
         validation rows were used.

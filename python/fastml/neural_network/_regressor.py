@@ -28,10 +28,15 @@ class MLPRegressor(RegressorMixin, MLPBase):
     layers_ : dict of str to ndarray
         ``layers.{i}.weight`` of shape (out, in) and ``layers.{i}.bias``.
     layer_sizes_ : tuple of int
+        n_features, the hidden widths and the number of outputs.
     n_outputs_ : int
     n_iter_ : int
+        Epochs run by the last fit (with fine_tune, both phases).
     history_ : dict of lists
+        ``train_loss`` and ``train_cost`` per epoch, and ``val_loss`` when
+        validation rows were used.
     best_epoch_ : int or None
+        With early stopping, the epoch whose weights were kept.
     """
 
     _output = "squared"
