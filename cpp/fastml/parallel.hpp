@@ -25,7 +25,13 @@
 #include <thread>
 #include <vector>
 
+#ifdef _WIN32
+#include <process.h>
+#define FASTML_GETPID _getpid
+#else
 #include <unistd.h>
+#define FASTML_GETPID ::getpid
+#endif
 
 #include "common.hpp"
 
@@ -49,10 +55,10 @@ public:
         static std::atomic<WorkerPool*> pool{nullptr};
         static std::mutex creation;
         WorkerPool* current = pool.load(std::memory_order_acquire);
-        if (current != nullptr && current->pid_ == ::getpid()) return *current;
+        if (current != nullptr && current->pid_ == FASTML_GETPID()) return *current;
         std::lock_guard<std::mutex> lock(creation);
         current = pool.load(std::memory_order_relaxed);
-        if (current == nullptr || current->pid_ != ::getpid()) {
+        if (current == nullptr || current->pid_ != FASTML_GETPID()) {
             // Never destroyed, because its workers sleep until the process exits.
             current = new WorkerPool();
             pool.store(current, std::memory_order_release);
@@ -109,7 +115,7 @@ private:
     // training loop and far shorter than a pause of the program.
     static constexpr int kSpinsBeforeSleep = 4000;
 
-    WorkerPool() : pid_(::getpid()) {}
+    WorkerPool() : pid_(FASTML_GETPID()) {}
 
     void start_workers(int count) {
         while (int(workers_started_) < count) {
@@ -173,7 +179,7 @@ private:
         return generation;
     }
 
-    const pid_t pid_;
+    const long pid_;  // the process that started the workers
     std::mutex submit_;  // taken by the caller of the current job
     std::atomic<int> workers_started_{0};
     // Generation of the current job in the high 32 bits, next unclaimed
