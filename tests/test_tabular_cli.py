@@ -4,6 +4,7 @@ import argparse
 import os
 import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -436,6 +437,30 @@ def test_unwritable_out_directory_fails_before_training(
     )
     assert ".tmp" not in err
     assert err.count("\n") == 1
+
+
+def test_out_may_not_overwrite_the_data(run, regression_csv):
+    before = Path(regression_csv).read_text()
+    code, out, err = run(
+        "train", "--data", regression_csv, "--target", "price", "--out", regression_csv
+    )
+    assert code == 2
+    assert "is the --data file" in err
+    assert err.count("\n") == 1
+    assert Path(regression_csv).read_text() == before
+
+
+def test_out_may_not_replace_a_special_file(run, regression_csv, tmp_path):
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("needs named pipes")
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    code, out, err = run(
+        "train", "--data", regression_csv, "--target", "price", "--out", pipe
+    )
+    assert code == 2
+    assert "not a regular file" in err
+    assert out == ""
 
 
 def test_out_path_error_names_no_temporary_file(

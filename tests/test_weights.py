@@ -634,3 +634,24 @@ def test_save_into_unwritable_directory_names_path(classifier):
         save_weights(classifier, "/proc/model.safetensors")
     assert error.value.filename == "/proc/model.safetensors"
     assert ".tmp" not in str(error.value)
+
+
+def test_save_writes_through_a_symbolic_link(classifier, data, tmp_path):
+    X, _ = data
+    target = tmp_path / "real.safetensors"
+    link = tmp_path / "link.safetensors"
+    link.symlink_to(target)
+    save_weights(classifier, link)
+    assert link.is_symlink()
+    assert target.is_file()
+    restored = load_model(link)
+    assert np.array_equal(restored.predict_proba(X), classifier.predict_proba(X))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_save_rejects_a_path_that_is_not_a_file(classifier, tmp_path):
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    with pytest.raises(ValueError, match="not a regular file"):
+        save_weights(classifier, pipe)
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode)

@@ -201,7 +201,7 @@ def run_train(args):
     try:
         saver = None
         if args.out is not None:
-            check_out_path(args.out)
+            check_out_path(args.out, data=args.data)
             saver = find_weight_saver()
         problem = _prepare(args, verbose=_progress_level())
     except InputError as error:
@@ -277,14 +277,29 @@ def check_plot_path(path):
     return plot_path
 
 
-def check_out_path(path):
-    """Raise InputError unless ``--out path`` names a file that can be written."""
+def check_out_path(path, data=None):
+    """Raise InputError unless ``--out path`` names a file that can be written.
+
+    The file must not be the ``--data`` file, and an existing path must be a
+    regular file (saving replaces it).
+    """
     if not path:
         raise InputError("--out needs a file name such as model.safetensors")
+    if data is not None and os.path.exists(path) and os.path.exists(data):
+        if os.path.samefile(path, data):
+            raise InputError(
+                f"--out {path}: is the --data file; saving would overwrite the data. "
+                "Choose another name, such as model.safetensors"
+            )
     name = os.path.basename(path)
     if os.path.isdir(path) or name in ("", ".", ".."):
         raise InputError(
             f"--out {path}: is a directory; pass a file name such as model.safetensors"
+        )
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise InputError(
+            f"--out {path}: exists and is not a regular file; choose a file name "
+            "such as model.safetensors"
         )
     # save_weights renames a new file over the old one, so only the directory
     # needs to be writable.

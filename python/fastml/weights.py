@@ -328,9 +328,17 @@ def _write_atomically(path, data):
     safetensors.numpy.save_file (version 0.8) also renames a temporary file,
     but creates it with mode 0o600 whatever the umask. Here os.open creates
     it with mode 0o666, which the kernel reduces by the umask, as for
-    open(path, "w"). An OSError names ``path``, never the temporary file.
+    open(path, "w"). A symbolic link is written through: its target is
+    replaced and the link stays. An existing path that is not a regular file
+    (a device, a FIFO) is rejected rather than replaced. An OSError names
+    ``path``, never the temporary file.
     """
-    target = Path(path)
+    target = Path(os.path.realpath(path))
+    if target.exists() and not target.is_file():
+        raise ValueError(
+            f"cannot save weights to {str(path)!r}: it exists and is not a regular "
+            "file; choose a file name"
+        )
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
     try:
         existing_mode = stat.S_IMODE(os.stat(target).st_mode)
