@@ -380,19 +380,33 @@ def test_logistic_early_stopping_on_too_few_rows():
         LogisticRegression(early_stopping=True, optimizer="sgd").fit(X, y)
 
 
-def test_linear_fit_ending_above_its_start_warns():
-    # RMSprop at learning rate 1 ends with a cost above that of the zero
-    # parameters it started from, though below twice that cost.
+def test_early_stopping_still_catches_a_blow_up():
+    # The kept (best) epoch itself has a cost far above the zero-parameter
+    # start, so restoring it does not hide the divergence.
     X, target = _digits_regression()
     estimator = LinearRegression(
         optimizer="rmsprop",
-        learning_rate=1.0,
+        learning_rate=300.0,
         batch_size=64,
-        max_epochs=30,
+        max_epochs=20,
         random_state=0,
+        early_stopping=True,
     )
-    with pytest.warns(ConvergenceWarning, match="made the model worse"):
+    with pytest.raises(FloatingPointError, match="more than twice the"):
         estimator.fit(X, target)
-    assert estimator.history_["train_cost"][-1] > 0.5 * np.mean(
-        (target - target.mean()) ** 2
-    )
+    assert not hasattr(estimator, "coef_")
+
+
+def test_short_fits_give_no_divergence_warning():
+    from fastml import MLPRegressor
+
+    X, target = _digits_regression()
+    noise = np.random.default_rng(1).standard_normal(len(X))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        warnings.filterwarnings("ignore", ".*did not converge", ConvergenceWarning)
+        for y in (target / target.std(), noise):
+            MLPRegressor(hidden_layer_sizes=(16,), max_epochs=1, random_state=0).fit(
+                X, y
+            )
+            LinearRegression(optimizer="rmsprop", batch_size=64, max_epochs=1).fit(X, y)

@@ -96,11 +96,10 @@ def run_trainer(
     more than twice its first epoch's value, or ended above twice
     ``reference_cost`` (see zero_output_cost). The reference catches a cost
     that blew up within the first epoch, whose mean already contains the
-    blow-up. With ``raise_above_reference`` (linear models, which start at
-    the reference), a cost that ends above the reference gives a
-    ConvergenceWarning. Without it (networks, whose random start can cost
-    more than the reference), a cost that ends above twice the reference
-    gives a ConvergenceWarning instead of the error. With ``warn``, it issues a
+    blow-up. Without ``raise_above_reference`` (networks, whose random start
+    can cost more than the reference), a cost that ends above twice the
+    reference gives a ConvergenceWarning instead of the error. With early
+    stopping the cost of the kept epoch is judged. With ``warn``, it issues a
     ConvergenceWarning in four cases: the gradient is too large to square in
     the input dtype; the cost ended above its start or never fell below it;
     ``max_epochs`` ran out before a stopping rule was met; or L-BFGS could
@@ -116,16 +115,21 @@ def run_trainer(
         progress.close()
 
     costs = result["train_cost"]
-    restored = result.get("best_epoch", -1) >= 0
-    finite = bool(costs) and math.isfinite(costs[-1])
+    best_epoch = result.get("best_epoch", -1)
+    # With early stopping the model keeps the parameters of its best epoch,
+    # so that epoch's cost is the one to judge; the later ones are gone.
+    if 0 <= best_epoch < len(costs):
+        kept = costs[best_epoch]
+    elif costs:
+        kept = costs[-1]
+    else:
+        kept = math.nan
+    finite = math.isfinite(kept)
     above_reference = (
-        reference_cost is not None
-        and finite
-        and not restored
-        and costs[-1] > 2 * reference_cost
+        reference_cost is not None and finite and kept > 2 * reference_cost
     )
     ran_away = (
-        len(costs) > 1 and finite and costs[-1] > 2 * costs[0] and not restored
+        len(costs) > 1 and best_epoch < 0 and finite and costs[-1] > 2 * costs[0]
     ) or (above_reference and raise_above_reference)
     if result["diverged"] or ran_away:
         if not math.isfinite(costs[-1]):
@@ -135,9 +139,9 @@ def run_trainer(
                 f"training cost rose from {costs[0]:.6g} to {costs[-1]:.6g} over "
                 f"{len(costs)} epochs"
             )
-        elif reference_cost is not None and costs[-1] > 2 * reference_cost:
+        elif above_reference:
             failure = (
-                f"training cost ended at {costs[-1]:.6g} after {len(costs)} epochs, "
+                f"training cost ended at {kept:.6g} after {len(costs)} epochs, "
                 f"more than twice the {reference_cost:.6g} of a model whose "
                 "outputs are all zero"
             )
@@ -149,26 +153,9 @@ def run_trainer(
         )
     if not warn or result["interrupted"]:
         return result
-    if (
-        raise_above_reference
-        and reference_cost is not None
-        and finite
-        and not restored
-        # 5% of slack: where the features explain nothing, the optimum is
-        # the start itself, and rounding or mini-batch noise lands near it.
-        and costs[-1] > 1.05 * reference_cost
-    ):
-        warnings.warn(
-            f"{name}: the training cost ended at {costs[-1]:.6g}, above the "
-            f"{reference_cost:.6g} of the zero parameters it started from, so "
-            f"training made the model worse. {_remedy(estimator, fit_arguments)}",
-            ConvergenceWarning,
-            stacklevel=stacklevel,
-        )
-        return result
     if above_reference:
         warnings.warn(
-            f"{name}: the training cost ended at {costs[-1]:.6g}, more than twice "
+            f"{name}: the training cost ended at {kept:.6g}, more than twice "
             f"the {reference_cost:.6g} of the same network with a zero output "
             "layer, so training most likely diverged. "
             f"{_remedy(estimator, fit_arguments)}",

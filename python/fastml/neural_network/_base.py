@@ -298,16 +298,21 @@ class MLPBase(BaseEstimator):
             self.freeze, len(layer_sizes) - 1, type(self).__name__
         )
 
-        output = "logistic" if self._output == "sigmoid" else self._output
+        # Classifiers only: a random start of a regression network on small
+        # targets can cost more than twice the zero-output reference.
+        reference = None
+        if self._output != "squared":
+            output = "logistic" if self._output == "sigmoid" else self._output
+            reference = zero_output_cost(
+                output, targets, sample_weight, layer_sizes[-1]
+            )
         result = run_trainer(
             trainer,
             self,
             self._fit_arguments(X, targets, sample_weight, validation),
             max_epochs=int(self.max_epochs),
             verbose=self.verbose,
-            reference_cost=zero_output_cost(
-                output, targets, sample_weight, layer_sizes[-1]
-            ),
+            reference_cost=reference,
             raise_above_reference=False,
         )
         self._trainer = trainer
