@@ -99,7 +99,7 @@ def run_trainer(
     blow-up. Without ``raise_above_reference`` (networks, whose random start
     can cost more than the reference), a cost that ends above twice the
     reference gives a ConvergenceWarning instead of the error. With early
-    stopping the cost of the kept epoch is judged. With ``warn``, it issues a
+    stopping the cost of the final_cost epoch is judged. With ``warn``, it issues a
     ConvergenceWarning in four cases: the gradient is too large to square in
     the input dtype; the cost ended above its start or never fell below it;
     ``max_epochs`` ran out before a stopping rule was met; or L-BFGS could
@@ -117,16 +117,16 @@ def run_trainer(
     costs = result["train_cost"]
     best_epoch = result.get("best_epoch", -1)
     # With early stopping the model keeps the parameters of its best epoch,
-    # so that epoch's cost is the one to judge; the later ones are gone.
+    # so that epoch's cost is the one to judge. The later ones are gone.
     if 0 <= best_epoch < len(costs):
-        kept = costs[best_epoch]
+        final_cost = costs[best_epoch]
     elif costs:
-        kept = costs[-1]
+        final_cost = costs[-1]
     else:
-        kept = math.nan
-    finite = math.isfinite(kept)
+        final_cost = math.nan
+    finite = math.isfinite(final_cost)
     above_reference = (
-        reference_cost is not None and finite and kept > 2 * reference_cost
+        reference_cost is not None and finite and final_cost > 2 * reference_cost
     )
     ran_away = (
         len(costs) > 1 and best_epoch < 0 and finite and costs[-1] > 2 * costs[0]
@@ -141,7 +141,7 @@ def run_trainer(
             )
         elif above_reference:
             failure = (
-                f"training cost ended at {kept:.6g} after {len(costs)} epochs, "
+                f"training cost ended at {final_cost:.6g} after {len(costs)} epochs, "
                 f"more than twice the {reference_cost:.6g} of a model whose "
                 "outputs are all zero"
             )
@@ -155,7 +155,7 @@ def run_trainer(
         return result
     if above_reference:
         warnings.warn(
-            f"{name}: the training cost ended at {kept:.6g}, more than twice "
+            f"{name}: the training cost ended at {final_cost:.6g}, more than twice "
             f"the {reference_cost:.6g} of the same network with a zero output "
             "layer, so training most likely diverged. "
             f"{_remedy(estimator, fit_arguments)}",
