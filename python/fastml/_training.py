@@ -99,7 +99,7 @@ def run_trainer(
     blow-up. Without ``raise_above_reference`` (networks, whose random start
     can cost more than the reference), a cost that ends above twice the
     reference gives a ConvergenceWarning instead of the error. With early
-    stopping the cost of the final_cost epoch is judged. With ``warn``, it issues a
+    stopping the cost of the kept epoch is judged. With ``warn``, it issues a
     ConvergenceWarning in four cases: the gradient is too large to square in
     the input dtype; the cost ended above its start or never fell below it;
     ``max_epochs`` ran out before a stopping rule was met; or L-BFGS could
