@@ -279,3 +279,17 @@ def test_replace_output_accepts_numpy_bool(source):
             model, X, y, replace_output=np.bool_(False), freeze=None, max_epochs=2
         )
     assert tuned.layer_sizes_ == model.layer_sizes_
+
+
+def test_reordered_columns_are_rejected():
+    pandas = pytest.importorskip("pandas")
+    rng = np.random.default_rng(5)
+    X = pandas.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"])
+    y = (X["a"] > 0).astype(int)
+    with pytest.warns(ConvergenceWarning):
+        source = MLPClassifier(hidden_layer_sizes=(4,), max_epochs=2).fit(X, y)
+    with pytest.raises(ValueError, match="differ from the features"):
+        fine_tune(source, X[["b", "a", "c"]], y, max_epochs=2)
+    with pytest.warns(ConvergenceWarning):
+        tuned = fine_tune(source, X, y, max_epochs=2)
+    assert list(tuned.feature_names_in_) == ["a", "b", "c"]

@@ -172,6 +172,19 @@ def _check_same_features(source_model, X):
             "first layer takes exactly that many inputs. Pass X with the source's "
             f"{n_features} features, in the same order."
         )
+    # Column names, where both have them: the first layer reads features by
+    # position, so reordered or renamed columns would feed it the wrong ones.
+    names = getattr(source_model, "feature_names_in_", None)
+    columns = getattr(X, "columns", None)
+    if names is not None and columns is not None:
+        given = [str(column) for column in columns]
+        if given != [str(name) for name in names]:
+            raise ValueError(
+                f"fine_tune: X's columns {given[:5]}{'...' if len(given) > 5 else ''} "
+                f"differ from the features the source was trained on, "
+                f"{list(names)[:5]}{'...' if len(names) > 5 else ''}. Select and "
+                "order X's columns as the source's feature_names_in_."
+            )
 
 
 def _check_same_hidden_layers(source_model, model, params):
