@@ -177,10 +177,11 @@ def _check_same_features(source_model, X):
     names = getattr(source_model, "feature_names_in_", None)
     columns = getattr(X, "columns", None)
     if names is not None and columns is not None:
-        given = [str(column) for column in columns]
-        if given != [str(name) for name in names]:
+        column_names = [str(column) for column in columns]
+        if column_names != [str(name) for name in names]:
+            shown = column_names[:5] + (["..."] if len(column_names) > 5 else [])
             raise ValueError(
-                f"fine_tune: X's columns {given[:5]}{'...' if len(given) > 5 else ''} "
+                f"fine_tune: X's columns {shown} "
                 f"differ from the features the source was trained on, "
                 f"{list(names)[:5]}{'...' if len(names) > 5 else ''}. Select and "
                 "order X's columns as the source's feature_names_in_."
