@@ -654,3 +654,27 @@ def test_saved_regressor_predicts_raw_units(run, tmp_path, model):
     assert code == 0, err
     restored = fastml.load_model(out_path)
     assert restored.score(x, y) > 0.95
+
+
+@pytest.mark.filterwarnings("always::sklearn.exceptions.ConvergenceWarning")
+def test_warnings_print_as_one_line(regression_csv, capsys):
+    code = cli.main(
+        [
+            "train",
+            "--data",
+            str(regression_csv),
+            "--target",
+            "price",
+            "--param",
+            "optimizer=sgd",
+            "--param",
+            "max_epochs=1",
+        ]
+    )
+
+    assert code == 0
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line]
+    assert any(line.startswith("fastml train: warning: ") for line in lines), err
+    assert all(line.startswith("fastml train: warning: ") for line in lines), err
+    assert "warnings.warn" not in err

@@ -223,7 +223,9 @@ def run_train(args):
             _write(f"{part:<12}{'(no rows)':>12}")
             continue
         part_cost = cost(model, X, y, classifier)
-        _write(f"{part:<12}{part_cost:>12.6g}{model.score(X, y):>12.4f}")
+        # A space before each column keeps them apart even when a diverged
+        # model's numbers outgrow the width.
+        _write(f"{part:<12} {part_cost:>11.6g} {model.score(X, y):>11.4g}")
     _write(f"(cost: {'log loss' if classifier else 'J = 1/(2m) sum(err^2)'})")
     if saver is not None:
         try:

@@ -3,6 +3,7 @@
 import argparse
 import json
 import sys
+import warnings
 
 from . import __version__
 from ._tabular_cli import add_diagnose_parser, add_train_parser
@@ -47,4 +48,15 @@ def main(argv=None):
     Returns the subcommand's exit code.
     """
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    # Warnings (a ConvergenceWarning from fit) print as one line that names
+    # the command, instead of Python's two lines pointing at library code.
+    previous = warnings.showwarning
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):
+        sys.stderr.write(f"fastml {args.command}: warning: {message}\n")
+
+    warnings.showwarning = show_warning
+    try:
+        return args.handler(args)
+    finally:
+        warnings.showwarning = previous
