@@ -10,6 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace fastml {
 
@@ -117,6 +118,54 @@ void gather_rows(const T* X, Index d, const Index* index, Index n, T* out) {
         }
         std::copy_n(X + index[i] * d, d, out + i * d);
     }
+}
+
+// Buffers for rows read through an index, copied next to each other.
+template <typename T>
+struct GatheredRows {
+    RowMatrix<T> X, targets;
+    ArrayX<T> sample_weight;
+    std::vector<std::int64_t> classes;
+};
+
+// Returns rows [begin, begin + n) of `rows` (LinearRows or NetworkRows) as n
+// contiguous rows: pointers into `rows`, or, for rows read through
+// row_index, copies in `buffers`, sized for `capacity` >= n rows. Targets
+// have `width` values per row and X has d.
+template <typename Rows, typename T>
+Rows contiguous_rows(const Rows& rows, Index begin, Index n, Index d, Index width,
+                     Index capacity, GatheredRows<T>& buffers) {
+    Rows view;
+    view.n_rows = n;
+    if (rows.row_index == nullptr) {
+        view.X = rows.X + begin * d;
+        if (rows.targets != nullptr) view.targets = rows.targets + begin * width;
+        if (rows.classes != nullptr) view.classes = rows.classes + begin;
+        if (rows.sample_weight != nullptr) view.sample_weight = rows.sample_weight + begin;
+        return view;
+    }
+    const Index* index = rows.row_index + begin;
+    if (buffers.X.rows() != capacity || buffers.X.cols() != d) buffers.X.resize(capacity, d);
+    gather_rows(rows.X, d, index, n, buffers.X.data());
+    view.X = buffers.X.data();
+    if (rows.targets != nullptr) {
+        if (buffers.targets.rows() != capacity || buffers.targets.cols() != width)
+            buffers.targets.resize(capacity, width);
+        for (Index i = 0; i < n; ++i)
+            std::copy_n(rows.targets + index[i] * width, width, buffers.targets.row(i).data());
+        view.targets = buffers.targets.data();
+    }
+    if (rows.classes != nullptr) {
+        buffers.classes.resize(std::size_t(capacity));
+        for (Index i = 0; i < n; ++i) buffers.classes[std::size_t(i)] = rows.classes[index[i]];
+        view.classes = buffers.classes.data();
+    }
+    if (rows.sample_weight != nullptr) {
+        if (buffers.sample_weight.size() != capacity) buffers.sample_weight.resize(capacity);
+        for (Index i = 0; i < n; ++i) buffers.sample_weight[i] = rows.sample_weight[index[i]];
+        view.sample_weight = buffers.sample_weight.data();
+    }
+    return view;
 }
 
 inline Index chunk_count(Index n_rows) {

@@ -145,50 +145,9 @@ private:
         ArrayX<T> losses;
         ArrayX<double> weighted_losses;
         RowMatrix<T> block_grad;
-        // The rows of an indexed block, copied next to each other.
-        RowMatrix<T> rows_X, rows_targets;
-        ArrayX<T> rows_weight;
-        std::vector<std::int64_t> rows_classes;
+        GatheredRows<T> gathered;  // the rows of an indexed block
     };
 
-    // Rows [begin, begin + n) of `rows` as a contiguous view starting at row
-    // 0: a view into `rows`, or, for indexed rows, copies in `buffers`.
-    LinearRows<T> block_view(const LinearRows<T>& rows, Index begin, Index n,
-                             BlockBuffers& buffers) const {
-        const Index d = n_features_;
-        const Index width = loss_ == LinearLoss::kSquared ? n_outputs_ : 1;
-        LinearRows<T> view;
-        view.n_rows = n;
-        if (rows.row_index == nullptr) {
-            view.X = rows.X + begin * d;
-            if (rows.targets != nullptr) view.targets = rows.targets + begin * width;
-            if (rows.classes != nullptr) view.classes = rows.classes + begin;
-            if (rows.sample_weight != nullptr) view.sample_weight = rows.sample_weight + begin;
-            return view;
-        }
-        const Index* index = rows.row_index;
-        if (buffers.rows_X.rows() < n) buffers.rows_X.resize(kBlockRows, d);
-        gather_rows(rows.X, d, index + begin, n, buffers.rows_X.data());
-        view.X = buffers.rows_X.data();
-        if (rows.targets != nullptr) {
-            if (buffers.rows_targets.rows() < n) buffers.rows_targets.resize(kBlockRows, width);
-            for (Index i = 0; i < n; ++i)
-                std::copy_n(rows.targets + index[begin + i] * width, width,
-                            buffers.rows_targets.row(i).data());
-            view.targets = buffers.rows_targets.data();
-        }
-        if (rows.classes != nullptr) {
-            buffers.rows_classes.resize(kBlockRows);
-            for (Index i = 0; i < n; ++i) buffers.rows_classes[i] = rows.classes[index[begin + i]];
-            view.classes = buffers.rows_classes.data();
-        }
-        if (rows.sample_weight != nullptr) {
-            if (buffers.rows_weight.size() < n) buffers.rows_weight.resize(kBlockRows);
-            for (Index i = 0; i < n; ++i) buffers.rows_weight[i] = rows.sample_weight[index[begin + i]];
-            view.sample_weight = buffers.rows_weight.data();
-        }
-        return view;
-    }
 
     // Writes the row-major (n_rows x n_outputs) logits of n_rows rows of X.
     // One output is a matrix-vector product, which Eigen's GEMV does without
@@ -250,9 +209,11 @@ private:
         double loss_sum = 0;
 
         const Index rows_per_block = block_rows(n_features_ * Index(sizeof(T)));
+        const Index target_width = loss_ == LinearLoss::kSquared ? n_outputs_ : 1;
         for (Index begin = chunk_begin; begin < chunk_end; begin += rows_per_block) {
             const Index n = std::min(rows_per_block, chunk_end - begin);
-            const LinearRows<T> view = block_view(rows, begin, n, buffers);
+            const LinearRows<T> view =
+                contiguous_rows(rows, begin, n, n_features_, target_width, kBlockRows, buffers.gathered);
             auto Z = buffers.logits.topRows(n);
             const T* Xb = view.X;
             compute_logits(params, Xb, n, Z.data());

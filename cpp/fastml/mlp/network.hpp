@@ -226,10 +226,7 @@ private:
         RowMatrix<T> weight_grad;           // D_l^T A_{l-1} of the largest layer
         ArrayX<T> losses;
         RowArray<T> element_losses;
-        // The rows of an indexed chunk, copied next to each other.
-        RowMatrix<T> rows_X, rows_targets;
-        ArrayX<T> rows_weight;
-        std::vector<std::int64_t> rows_classes;
+        GatheredRows<T> gathered;  // the rows of an indexed chunk
         ArrayX<double> block_sum;  // one block of the sum over parts
     };
 
@@ -250,43 +247,6 @@ private:
             workspace.element_losses.resize(kNetworkChunkRows, n_outputs());
             workspace.block_sum.resize(kNetworkSumBlock);
         }
-    }
-
-    // The rows of one chunk as a contiguous view starting at row 0: a view
-    // into `rows`, or, for indexed rows, copies in the workspace.
-    NetworkRows<T> chunk_rows(const NetworkRows<T>& rows, Index begin, Index n,
-                              Workspace& workspace) const {
-        NetworkRows<T> view;
-        view.n_rows = n;
-        const Index d = n_features(), k = n_outputs();
-        if (rows.row_index == nullptr) {
-            view.X = rows.X + begin * d;
-            if (rows.targets != nullptr) view.targets = rows.targets + begin * k;
-            if (rows.classes != nullptr) view.classes = rows.classes + begin;
-            if (rows.sample_weight != nullptr) view.sample_weight = rows.sample_weight + begin;
-            return view;
-        }
-        const Index* index = rows.row_index + begin;
-        if (workspace.rows_X.rows() != kNetworkChunkRows) workspace.rows_X.resize(kNetworkChunkRows, d);
-        gather_rows(rows.X, d, index, n, workspace.rows_X.data());
-        view.X = workspace.rows_X.data();
-        if (rows.targets != nullptr) {
-            workspace.rows_targets.resize(kNetworkChunkRows, k);
-            for (Index i = 0; i < n; ++i)
-                std::copy_n(rows.targets + index[i] * k, k, workspace.rows_targets.row(i).data());
-            view.targets = workspace.rows_targets.data();
-        }
-        if (rows.classes != nullptr) {
-            workspace.rows_classes.resize(kNetworkChunkRows);
-            for (Index i = 0; i < n; ++i) workspace.rows_classes[i] = rows.classes[index[i]];
-            view.classes = workspace.rows_classes.data();
-        }
-        if (rows.sample_weight != nullptr) {
-            workspace.rows_weight.resize(kNetworkChunkRows);
-            for (Index i = 0; i < n; ++i) workspace.rows_weight[i] = rows.sample_weight[index[i]];
-            view.sample_weight = workspace.rows_weight.data();
-        }
-        return view;
     }
 
     Index lowest_trainable_layer(const std::vector<bool>& trainable) const {
@@ -341,7 +301,8 @@ private:
                             Workspace& workspace) {
         const Index begin = chunk * kNetworkChunkRows;
         const Index n = std::min(kNetworkChunkRows, rows.n_rows - begin);
-        const NetworkRows<T> view = chunk_rows(rows, begin, n, workspace);
+        const NetworkRows<T> view = contiguous_rows(rows, begin, n, n_features(), n_outputs(),
+                                                    kNetworkChunkRows, workspace.gathered);
         forward_block(params, view.X, n, workspace);
 
         // The logits are replaced in place by the gradient of each row's loss.
