@@ -284,7 +284,7 @@ def _digits_regression():
 
 def test_blow_up_inside_first_epoch_raises():
     # RMSprop at learning rate 10 blows up within the first epoch, so the
-    # first epoch's mean cost is no reference; the cost at zero parameters is.
+    # first epoch's mean cost is no reference. The cost at zero parameters is.
     X, target = _digits_regression()
     estimator = LinearRegression(
         optimizer="rmsprop",

@@ -649,7 +649,7 @@ def test_save_writes_through_a_symbolic_link(classifier, data, tmp_path):
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
-def test_save_rejects_a_path_that_is_not_a_file(classifier, tmp_path):
+def test_save_rejects_named_pipe(classifier, tmp_path):
     pipe = tmp_path / "pipe"
     os.mkfifo(pipe)
     with pytest.raises(ValueError, match="not a regular file"):

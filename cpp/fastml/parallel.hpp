@@ -2,10 +2,10 @@
 // items, on the calling thread and a process-wide pool of workers.
 //
 // Why not an OpenMP parallel region: a region ends at a barrier that waits
-// for every thread of the team. When another process (or the spinning
-// threads of a BLAS library used a moment earlier) keeps one of the cores
-// busy, the team thread on that core runs only when the scheduler gives it
-// a time slice, and each step of a mini-batch loop waits for it. On a
+// for every thread of the team. Another process, or the spinning threads of
+// a BLAS library used a moment earlier, can keep one of the cores busy. The
+// team thread on that core then runs only when the scheduler gives it a time
+// slice, and each step of a mini-batch loop waits for it. On a
 // 2-core machine a 34 ms epoch took about 150 ms after a NumPy product that
 // way. Here the caller claims items as the workers do and waits only for
 // items a worker has already claimed, never for a worker that has not

@@ -546,7 +546,8 @@ def _fit_failed(command, model, error):
             f"fitting {name} failed: not enough memory (MemoryError: {error}); "
             "use smaller hidden_layer_sizes or fewer rows",
         )
-    # Estimator errors start with the estimator's name; say it once.
+    # Estimator errors start with the estimator's name, so drop that prefix
+    # to print the name once.
     message = str(error).removeprefix(f"{name}: ")
     return _fail(command, f"fitting {name} failed: {message}")
 

@@ -179,9 +179,11 @@ def _check_same_features(source_model, X):
     if names is not None and columns is not None:
         column_names = [str(column) for column in columns]
         if column_names != [str(name) for name in names]:
-            shown = column_names[:5] + (["..."] if len(column_names) > 5 else [])
+            first_columns = column_names[:5] + (
+                ["..."] if len(column_names) > 5 else []
+            )
             raise ValueError(
-                f"fine_tune: X's columns {shown} "
+                f"fine_tune: X's columns {first_columns} "
                 f"differ from the features the source was trained on, "
                 f"{list(names)[:5]}{'...' if len(names) > 5 else ''}. Select and "
                 "order X's columns as the source's feature_names_in_."
