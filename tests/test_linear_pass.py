@@ -72,6 +72,59 @@ def test_pass_matches_numpy_reference(loss, dtype, shape):
     assert_allclose(grad, 0.5 * expected_grad, **PASS_TOLERANCES[dtype])
 
 
+# Feature counts on both sides of the vector widths (4, 8 or 16 values),
+# where the last columns are summed through a masked packet or one by one.
+# Output counts on both sides of the logits tiles (5 outputs) and of a
+# gradient sweep (12). 203 rows leave partial tiles of 4 and 16 rows.
+@pytest.mark.parametrize("n_features", [1, 3, 8, 15, 16, 17, 33, 100])
+@pytest.mark.parametrize("n_outputs", [1, 2, 4, 5, 7, 10, 13])
+@pytest.mark.parametrize("kind", ["classification", "squared"])
+def test_pass_tile_shapes_match_numpy(kind, n_outputs, n_features, dtype):
+    if kind == "classification":
+        loss = "logistic" if n_outputs == 1 else "softmax"
+    else:
+        loss = "squared"
+    X, params, targets, weights, k = make_problem(
+        loss, dtype, n_samples=203, n_features=n_features, n_outputs=n_outputs
+    )
+    loss_sum, grad = _core.linear_loss_and_gradient(
+        params, X, targets, weights, loss, k
+    )
+    expected_loss, expected_grad = reference(
+        loss, X, params, targets, weights.astype(np.float64), k
+    )
+    assert_allclose(loss_sum, expected_loss, rtol=PASS_TOLERANCES[dtype]["rtol"])
+    # A gradient value is a sum of terms of both signs, so in float32 a small
+    # one may lose digits to cancellation: it is judged against the largest.
+    rtol = PASS_TOLERANCES[dtype]["rtol"]
+    assert_allclose(grad, expected_grad, rtol=rtol, atol=rtol * np.abs(expected_grad).max())
+    logits = _core.linear_decision_function(params, X, k)
+    W = params[: k * n_features].astype(np.float64).reshape(k, n_features)
+    expected_logits = X.astype(np.float64) @ W.T + params[k * n_features :]
+    assert_allclose(logits.reshape(203, k), expected_logits, **PASS_TOLERANCES[dtype])
+
+
+def test_tail_mask_ignores_overlapped_columns():
+    """The last columns are read as a packet that overlaps columns already
+    summed. Those columns contain values a million times larger than the
+    rest, so counting them twice would show in the gradient."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((64, 20))
+    X[:, :16] *= 1e6
+    X[:, 16:] *= 1e-3
+    params = rng.standard_normal(21) * 1e-7
+    targets = (rng.uniform(size=64) > 0.5).astype(np.float64)
+    loss_sum, grad = _core.linear_loss_and_gradient(
+        params, X, targets, None, "logistic", 1
+    )
+    expected_loss, expected_grad = reference(
+        "logistic", X, params, targets, np.ones(64), 1
+    )
+    assert_allclose(loss_sum, expected_loss, rtol=1e-11)
+    assert_allclose(grad[16:], expected_grad[16:], rtol=1e-11, atol=1e-15)
+    assert_allclose(grad, expected_grad, rtol=1e-11)
+
+
 @pytest.mark.parametrize("loss", ["logistic", "softmax", "squared"])
 def test_pass_without_weights_equals_unit_weights(loss):
     X, params, targets, _, k = make_problem(loss, np.float64, n_samples=300)

@@ -6,16 +6,25 @@
 // copy of X costs more than the arithmetic (measured with perf on the
 // 60,000 x 784 x 10 workload: about 60% of the pass in the packing routines).
 // These kernels read X in place instead:
-//   block_logits:   Z = X W^T + b, a tile of R rows by J outputs at a time,
-//                   so each loaded packet of X feeds J multiply-adds;
+//   block_logits:   Z = X W^T + b, a tile of 4 rows by up to 5 outputs at a
+//                   time, so each loaded packet of X feeds several
+//                   multiply-adds. With one output, P rows at a time, whose
+//                   P sums come out of one transpose.
 //   block_gradient: G += dZ^T X, a strip of F packets of columns by J outputs
 //                   held in registers while the rows of the block stream by.
+// Columns that fill no packet are read as one masked packet. While a block
+// is multiplied, both kernels request the next block of X from memory, a
+// few lines per step (PrefetchCursor).
 // Both use Eigen's packet primitives, so they vectorize for whatever
 // instruction set Eigen was compiled for. The summation order depends only on
 // the shapes, never on the thread count or the alignment of the data.
 #pragma once
 
 #include <Eigen/Core>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
 
 #include "common.hpp"
 
@@ -25,18 +34,37 @@ namespace detail {
 template <typename T>
 using PacketOf = typename Eigen::internal::packet_traits<T>::type;
 
-// Cache lines of the next block of rows, requested a few at a time while the
-// current block is multiplied, so that memory reads overlap with arithmetic.
+// Requests the cache lines of the next block of rows a few at a time while
+// the current block is multiplied, so that reading memory overlaps with
+// arithmetic. Both products of a block step the same cursor, once per inner
+// iteration. The lines are spread evenly over the steps, so that the whole
+// next block is requested by the end of the block. On the 60,000 x 784
+// pass this took 32.7 to 26 ms on one thread: the logits had waited on the
+// first reads of each block.
 struct PrefetchCursor {
     const char* next = nullptr;
     const char* end = nullptr;
+    // Lines per step in units of 1/65536: the next block is usually a few
+    // lines more or fewer than the steps, and requesting two lines a step
+    // to finish halfway was measured slower than an even spread.
+    std::uint32_t rate = 0;
+    std::uint32_t credit = 0;
 
     void step() {
-        if (next < end) {
+        credit += rate;
+        while (credit >= kOne && next < end) {
             __builtin_prefetch(next, 0, 2);
             next += 64;
+            credit -= kOne;
         }
     }
+
+    // Requests what the steps did not reach.
+    void finish() {
+        for (; next < end; next += 64) __builtin_prefetch(next, 0, 2);
+    }
+
+    static constexpr std::uint32_t kOne = 1u << 16;
 };
 
 template <typename T>
@@ -44,12 +72,42 @@ constexpr Index packet_size() {
     return Eigen::internal::packet_traits<T>::size;
 }
 
+// Returns a packet whose last `count` lanes have every bit set and whose
+// other lanes are zero. ANDed with the packet that ends at column d, it keeps
+// the last `count` columns, which fill no packet of their own, and zeroes the
+// columns already summed. The zeroed values cannot reach the sums, because
+// the AND clears their bits whatever they are.
+template <typename T>
+PacketOf<T> last_lanes_mask(Index count) {
+    constexpr Index P = packet_size<T>();
+    alignas(64) T lanes[P];
+    for (Index i = 0; i < P; ++i) std::memset(&lanes[i], i >= P - count ? 0xFF : 0, sizeof(T));
+    return Eigen::internal::pload<PacketOf<T>>(lanes);
+}
+
+// acc[r][j] += X[r][f..] * W[j][f..] for the packet of columns at f, with
+// both packets ANDed with `mask` when Masked.
+template <typename T, int R, int J, bool Masked>
+EIGEN_ALWAYS_INLINE void logits_step(PacketOf<T> (&acc)[R][J], const T* X, const T* W, Index d,
+                                     Index f, const PacketOf<T>& mask) {
+    using Packet = PacketOf<T>;
+    Packet x[R];
+    for (int r = 0; r < R; ++r) {
+        x[r] = Eigen::internal::ploadu<Packet>(X + r * d + f);
+        if constexpr (Masked) x[r] = Eigen::internal::pand(x[r], mask);
+    }
+    for (int j = 0; j < J; ++j) {
+        Packet w = Eigen::internal::ploadu<Packet>(W + j * d + f);
+        if constexpr (Masked) w = Eigen::internal::pand(w, mask);
+        for (int r = 0; r < R; ++r) acc[r][j] = Eigen::internal::pmadd(x[r], w, acc[r][j]);
+    }
+}
+
 // Z[r][j] = dot(X row r, W row j) for R rows and J outputs.
 template <typename T, int R, int J>
-void logits_tile(const T* X, const T* W, Index d, T* Z, Index ldz) {
+void logits_tile(const T* X, const T* W, Index d, T* Z, Index ldz, PrefetchCursor& cursor) {
+    PrefetchCursor prefetch = cursor;  // a local copy, kept in registers
     using Packet = PacketOf<T>;
-    using Eigen::internal::pmadd;
-    using Eigen::internal::ploadu;
     constexpr Index P = packet_size<T>();
     Packet acc[R][J];
     for (int r = 0; r < R; ++r) {
@@ -57,74 +115,197 @@ void logits_tile(const T* X, const T* W, Index d, T* Z, Index ldz) {
     }
     const Index full = d - d % P;
     for (Index f = 0; f < full; f += P) {
-        Packet x[R];
-        for (int r = 0; r < R; ++r) x[r] = ploadu<Packet>(X + r * d + f);
-        for (int j = 0; j < J; ++j) {
-            const Packet w = ploadu<Packet>(W + j * d + f);
-            for (int r = 0; r < R; ++r) acc[r][j] = pmadd(x[r], w, acc[r][j]);
-        }
+        prefetch.step();
+        logits_step<T, R, J, false>(acc, X, W, d, f, acc[0][0]);
     }
+    // The last d % P columns: one masked packet when the row is at least a
+    // packet wide, otherwise column by column.
+    const bool masked = full < d && d >= P;
+    if (masked) logits_step<T, R, J, true>(acc, X, W, d, d - P, last_lanes_mask<T>(d - full));
+    // The accumulators are stored first and reduced from memory: reducing
+    // them in place made GCC keep a copy of all of them on the stack, stored
+    // at every step of the loop above.
+    alignas(64) T sums[R * J][P];
     for (int r = 0; r < R; ++r) {
-        for (int j = 0; j < J; ++j) {
-            T total = Eigen::internal::predux(acc[r][j]);
-            for (Index f = full; f < d; ++f) total += X[r * d + f] * W[j * d + f];
-            Z[r * ldz + j] = total;
+        for (int j = 0; j < J; ++j) Eigen::internal::pstore(sums[r * J + j], acc[r][j]);
+    }
+    for (int i = 0; i < R * J; ++i) {
+        Z[(i / J) * ldz + i % J] = Eigen::internal::predux(Eigen::internal::pload<Packet>(sums[i]));
+    }
+    if (!masked) {
+        for (int r = 0; r < R; ++r) {
+            for (int j = 0; j < J; ++j) {
+                for (Index f = full; f < d; ++f) Z[r * ldz + j] += X[r * d + f] * W[j * d + f];
+            }
         }
     }
+    cursor = prefetch;
 }
 
-// Logits of R rows for every output, J outputs at a time.
+// Logits of P rows for a single output (P = packet size): one accumulator per
+// row, then a transpose of the P accumulators, so that P sums come out in one
+// packet instead of P separate horizontal reductions, which would cost more
+// than the multiply-adds of a row of 100 features.
+template <typename T>
+void single_output_logits(const T* X, const T* w, Index d, T* z, PrefetchCursor& cursor) {
+    PrefetchCursor prefetch = cursor;  // a local copy, kept in registers
+    using Packet = PacketOf<T>;
+    using Eigen::internal::ploadu;
+    using Eigen::internal::pmadd;
+    constexpr int P = int(packet_size<T>());
+    Eigen::internal::PacketBlock<Packet, P> acc;
+    for (int r = 0; r < P; ++r) acc.packet[r] = Eigen::internal::pset1<Packet>(T(0));
+    const Index full = d - d % P;
+    for (Index f = 0; f < full; f += P) {
+        prefetch.step();
+        const Packet weights = ploadu<Packet>(w + f);
+        for (int r = 0; r < P; ++r) acc.packet[r] = pmadd(ploadu<Packet>(X + r * d + f), weights, acc.packet[r]);
+    }
+    const bool masked = full < d && d >= P;
+    if (masked) {
+        const Packet mask = last_lanes_mask<T>(d - full);
+        const Packet weights = Eigen::internal::pand(ploadu<Packet>(w + d - P), mask);
+        for (int r = 0; r < P; ++r) {
+            const Packet x = Eigen::internal::pand(ploadu<Packet>(X + r * d + d - P), mask);
+            acc.packet[r] = pmadd(x, weights, acc.packet[r]);
+        }
+    }
+    Eigen::internal::ptranspose(acc);
+    Packet total = acc.packet[0];
+    for (int i = 1; i < P; ++i) total = Eigen::internal::padd(total, acc.packet[i]);
+    Eigen::internal::pstoreu(z, total);
+    if (!masked) {
+        for (int r = 0; r < P; ++r) {
+            for (Index f = full; f < d; ++f) z[r] += X[r * d + f] * w[f];
+        }
+    }
+    cursor = prefetch;
+}
+
+// Outputs per logits tile. Four rows by five outputs keep 20 accumulators,
+// four packets of X and one of W in 32 vector registers, and each loaded
+// packet feeds four or five multiply-adds. With 16 registers, two outputs.
+constexpr int kLogitsTileRows = 4;
+constexpr int kLogitsTileOutputs = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS >= 32 ? 5 : 2;
+
+// Logits of R rows for every output, kLogitsTileOutputs outputs at a time.
 template <typename T, int R>
-void logits_rows(const T* X, const T* W, Index d, Index k, T* Z) {
+void logits_rows(const T* X, const T* W, Index d, Index k, T* Z, PrefetchCursor& prefetch) {
+    constexpr int J = kLogitsTileOutputs;
     Index j = 0;
-    for (; j + 4 <= k; j += 4) logits_tile<T, R, 4>(X, W + j * d, d, Z + j, k);
-    for (; j + 2 <= k; j += 2) logits_tile<T, R, 2>(X, W + j * d, d, Z + j, k);
-    for (; j < k; ++j) logits_tile<T, R, 1>(X, W + j * d, d, Z + j, k);
+    for (; j + J <= k; j += J) logits_tile<T, R, J>(X, W + j * d, d, Z + j, k, prefetch);
+    switch (k - j) {
+        case 4: return logits_tile<T, R, 4>(X, W + j * d, d, Z + j, k, prefetch);
+        case 3: return logits_tile<T, R, 3>(X, W + j * d, d, Z + j, k, prefetch);
+        case 2: return logits_tile<T, R, 2>(X, W + j * d, d, Z + j, k, prefetch);
+        case 1: return logits_tile<T, R, 1>(X, W + j * d, d, Z + j, k, prefetch);
+        default: return;
+    }
 }
 
 // G[j][f..] += sum_r dZ[r][j] * X[r][f..] for J outputs and F packets of
-// columns starting at column f0, accumulated in registers over all n rows.
-template <typename T, int J, int F>
-void gradient_strip(const T* dZ, Index k, const T* X, Index n, Index d, Index f0, T* G,
-                    PrefetchCursor& prefetch) {
+// columns starting at column f0, and with Tail, the last d % P columns of the
+// row through one masked packet. The sums over the n rows are accumulated in
+// registers, in T, and added to the float64 G at the end.
+template <typename T, int J, int F, bool Tail>
+void gradient_strip(const T* dZ, Index k, const T* X, Index n, Index d, Index f0, double* G,
+                    PrefetchCursor& cursor) {
+    PrefetchCursor prefetch = cursor;  // a local copy, kept in registers
     using Packet = PacketOf<T>;
     using Eigen::internal::pmadd;
     using Eigen::internal::ploadu;
     constexpr Index P = packet_size<T>();
-    Packet acc[J][F];
-    for (int j = 0; j < J; ++j) {
-        for (int q = 0; q < F; ++q) acc[j][q] = ploadu<Packet>(G + j * d + f0 + q * P);
-    }
-    for (Index r = 0; r < n; ++r) {
-        prefetch.step();
-        Packet x[F];
-        for (int q = 0; q < F; ++q) x[q] = ploadu<Packet>(X + r * d + f0 + q * P);
+    constexpr int Q = F + (Tail ? 1 : 0);  // accumulated packets per output
+    // With one output, each accumulator would get one multiply-add per row
+    // and wait on the previous one. Two sets of accumulators, for even and
+    // odd rows, keep twice as many multiply-adds in flight.
+    constexpr int U = J == 1 ? 2 : 1;
+    const Index tail = d % P;
+    const Packet mask = Tail ? last_lanes_mask<T>(tail) : Eigen::internal::pset1<Packet>(T(0));
+    Packet acc[U][J][Q];
+    for (int u = 0; u < U; ++u) {
         for (int j = 0; j < J; ++j) {
-            const Packet scale = Eigen::internal::pset1<Packet>(dZ[r * k + j]);
-            for (int q = 0; q < F; ++q) acc[j][q] = pmadd(scale, x[q], acc[j][q]);
+            for (int q = 0; q < Q; ++q) acc[u][j][q] = Eigen::internal::pset1<Packet>(T(0));
         }
     }
+    auto add_row = [&](Index r, Packet(&sum)[J][Q]) {
+        Packet x[Q];
+        for (int q = 0; q < F; ++q) x[q] = ploadu<Packet>(X + r * d + f0 + q * P);
+        if constexpr (Tail) x[F] = Eigen::internal::pand(ploadu<Packet>(X + r * d + d - P), mask);
+        for (int j = 0; j < J; ++j) {
+            const Packet scale = Eigen::internal::pset1<Packet>(dZ[r * k + j]);
+            for (int q = 0; q < Q; ++q) sum[j][q] = pmadd(scale, x[q], sum[j][q]);
+        }
+    };
+    Index r = 0;
+    for (; r + U <= n; r += U) {
+        prefetch.step();
+        for (int u = 0; u < U; ++u) add_row(r + u, acc[u]);
+    }
+    for (; r < n; ++r) add_row(r, acc[0]);
+    cursor = prefetch;
+    for (int u = 1; u < U; ++u) {
+        for (int j = 0; j < J; ++j) {
+            for (int q = 0; q < Q; ++q) acc[0][j][q] = Eigen::internal::padd(acc[0][j][q], acc[u][j][q]);
+        }
+    }
+    // Stored first and added from memory, as in logits_tile, so that the
+    // accumulators stay in registers during the loop.
+    alignas(64) T sums[J][Q][P];
     for (int j = 0; j < J; ++j) {
-        for (int q = 0; q < F; ++q) Eigen::internal::pstoreu(G + j * d + f0 + q * P, acc[j][q]);
+        for (int q = 0; q < Q; ++q) Eigen::internal::pstore(sums[j][q], acc[0][j][q]);
+    }
+    for (int j = 0; j < J; ++j) {
+        for (int q = 0; q < F; ++q) {
+            double* out = G + j * d + f0 + q * P;
+            for (Index i = 0; i < P; ++i) out[i] += double(sums[j][q][i]);
+        }
+        if constexpr (Tail) {
+            double* out = G + j * d + d - P;
+            for (Index i = P - tail; i < P; ++i) out[i] += double(sums[j][F][i]);
+        }
     }
 }
 
-// G[j][f] += sum_r dZ[r][j] * X[r][f] for J outputs over all columns.
+// Packets of columns per gradient strip of J outputs: fewer outputs leave
+// registers for wider strips.
+constexpr int strip_packets(Index outputs) { return outputs == 1 ? 8 : (outputs <= 4 ? 4 : 2); }
+
+// gradient_strip for a run-time count of 0 to M packets of columns.
+template <typename T, int J, int M, bool Tail>
+void gradient_strip_up_to(Index packets, const T* dZ, Index k, const T* X, Index n, Index d,
+                          Index f0, double* G, PrefetchCursor& prefetch) {
+    if constexpr (M > 0 || Tail) {
+        if (packets == M) return gradient_strip<T, J, M, Tail>(dZ, k, X, n, d, f0, G, prefetch);
+    }
+    if constexpr (M > 0) gradient_strip_up_to<T, J, M - 1, Tail>(packets, dZ, k, X, n, d, f0, G, prefetch);
+}
+
+// G[j][f] += sum_r dZ[r][j] * X[r][f] for J outputs over all columns: strips
+// of F packets, then one narrower strip for the packets and the columns
+// left. Rows narrower than a packet are summed column by column.
 template <typename T, int J>
-void gradient_outputs(const T* dZ, Index k, const T* X, Index n, Index d, T* G,
+void gradient_outputs(const T* dZ, Index k, const T* X, Index n, Index d, double* G,
                       PrefetchCursor& prefetch) {
     constexpr Index P = packet_size<T>();
-    // Fewer outputs leave registers for wider strips of columns.
-    constexpr int F = J == 1 ? 8 : (J <= 4 ? 4 : 2);
+    constexpr int F = strip_packets(J);
     Index f = 0;
-    for (; f + F * P <= d; f += F * P) gradient_strip<T, J, F>(dZ, k, X, n, d, f, G, prefetch);
-    for (; f + P <= d; f += P) gradient_strip<T, J, 1>(dZ, k, X, n, d, f, G, prefetch);
-    for (; f < d; ++f) {
-        for (int j = 0; j < J; ++j) {
-            T total = G[j * d + f];
-            for (Index r = 0; r < n; ++r) total += dZ[r * k + j] * X[r * d + f];
-            G[j * d + f] = total;
+    for (; f + F * P <= d; f += F * P) {
+        gradient_strip<T, J, F, false>(dZ, k, X, n, d, f, G, prefetch);
+    }
+    const Index packets = (d - f) / P;
+    if (d < P) {
+        for (Index c = 0; c < d; ++c) {
+            for (int j = 0; j < J; ++j) {
+                T total = 0;
+                for (Index r = 0; r < n; ++r) total += dZ[r * k + j] * X[r * d + c];
+                G[j * d + c] += double(total);
+            }
         }
+    } else if (d % P != 0) {
+        gradient_strip_up_to<T, J, F - 1, true>(packets, dZ, k, X, n, d, f, G, prefetch);
+    } else if (packets > 0) {
+        gradient_strip_up_to<T, J, F - 1, false>(packets, dZ, k, X, n, d, f, G, prefetch);
     }
 }
 
@@ -136,8 +317,8 @@ constexpr int kMaxSweepOutputs = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS >= 32 ? 
 
 // gradient_outputs for a run-time count of 1 to kMaxSweepOutputs outputs.
 template <typename T>
-void gradient_sweep(const T* dZ, Index k, const T* X, Index n, Index d, T* G, Index outputs,
-                    PrefetchCursor& prefetch) {
+void gradient_sweep(const T* dZ, Index k, const T* X, Index n, Index d, double* G,
+                    Index outputs, PrefetchCursor& prefetch) {
     switch (outputs) {
         case 1: return gradient_outputs<T, 1>(dZ, k, X, n, d, G, prefetch);
         case 2: return gradient_outputs<T, 2>(dZ, k, X, n, d, G, prefetch);
@@ -162,38 +343,71 @@ void gradient_sweep(const T* dZ, Index k, const T* X, Index n, Index d, T* G, In
 
 }  // namespace detail
 
+// Prefetch steps that block_logits and block_gradient take for a block of n
+// rows: one per packet of a logits tile, one per row of a gradient strip.
+template <typename T>
+Index block_prefetch_steps(Index n, Index d, Index k) {
+    constexpr Index P = detail::packet_size<T>();
+    const Index tiles = (k + detail::kLogitsTileOutputs - 1) / detail::kLogitsTileOutputs;
+    const Index sweeps = (k + detail::kMaxSweepOutputs - 1) / detail::kMaxSweepOutputs;
+    const Index width = detail::strip_packets(k / sweeps) * P;
+    const Index strips = std::max<Index>(d / width, 1);
+    const Index logits_rows = k == 1 ? P : detail::kLogitsTileRows;
+    const Index gradient_rows = k == 1 ? (n + 1) / 2 : n;  // a step per pair of rows
+    return tiles * (d / P) * ((n + logits_rows - 1) / logits_rows) + sweeps * strips * gradient_rows;
+}
+
+// A cursor that requests `count` values of T from `first` over a block of n
+// rows of X against k outputs.
+template <typename T>
+detail::PrefetchCursor block_prefetch(const T* first, Index count, Index n, Index d, Index k) {
+    detail::PrefetchCursor cursor;
+    if (first == nullptr || count <= 0) return cursor;
+    cursor.next = reinterpret_cast<const char*>(first);
+    cursor.end = reinterpret_cast<const char*>(first + count);
+    const Index lines = (count * Index(sizeof(T)) + 63) / 64;
+    const Index steps = std::max<Index>(block_prefetch_steps<T>(n, d, k), 1);
+    // Rounded up, so that the steps reach the end of the next block, and
+    // capped at 64 lines a step.
+    const Index rate = (lines * Index(detail::PrefetchCursor::kOne) + steps - 1) / steps;
+    cursor.rate = std::uint32_t(std::min<Index>(rate, 64 * Index(detail::PrefetchCursor::kOne)));
+    return cursor;
+}
+
 // Writes Z = X W^T + b for the n x d row-major block X, the k x d row-major
 // weights W and the k intercepts b; Z is row-major n x k.
 template <typename T>
-void block_logits(const T* X, Index n, Index d, const T* W, const T* b, Index k, T* Z) {
+void block_logits(const T* X, Index n, Index d, const T* W, const T* b, Index k, T* Z,
+                  detail::PrefetchCursor& prefetch) {
+    constexpr Index R = detail::kLogitsTileRows;
     Index r = 0;
-    for (; r + 4 <= n; r += 4) detail::logits_rows<T, 4>(X + r * d, W, d, k, Z + r * k);
-    for (; r < n; ++r) detail::logits_rows<T, 1>(X + r * d, W, d, k, Z + r * k);
+    if (k == 1) {
+        constexpr Index P = detail::packet_size<T>();
+        for (; r + P <= n; r += P) detail::single_output_logits(X + r * d, W, d, Z + r, prefetch);
+    }
+    for (; r + R <= n; r += R) detail::logits_rows<T, R>(X + r * d, W, d, k, Z + r * k, prefetch);
+    for (; r < n; ++r) detail::logits_rows<T, 1>(X + r * d, W, d, k, Z + r * k, prefetch);
     for (Index i = 0; i < n; ++i) {
         for (Index j = 0; j < k; ++j) Z[i * k + j] += b[j];
     }
 }
 
 // Adds dZ^T X to G: dZ is row-major n x k, X row-major n x d, G row-major
-// k x d. The `prefetch_count` values from `prefetch` on (the next block of
-// X, or null) are loaded into the cache along the way.
+// k x d in float64. Each value of dZ^T X is summed over the n rows in T,
+// then added to G. Ends by requesting whatever `prefetch` has left.
 template <typename T>
-void block_gradient(const T* dZ, Index n, Index k, const T* X, Index d, T* G,
-                    const T* prefetch = nullptr, Index prefetch_count = 0) {
-    detail::PrefetchCursor cursor;
-    if (prefetch != nullptr) {
-        cursor.next = reinterpret_cast<const char*>(prefetch);
-        cursor.end = reinterpret_cast<const char*>(prefetch + prefetch_count);
-    }
+void block_gradient(const T* dZ, Index n, Index k, const T* X, Index d, double* G,
+                    detail::PrefetchCursor& prefetch) {
     // Sweeps of kMaxSweepOutputs outputs, the rest split evenly, so that 14
     // outputs become two sweeps of 7 rather than 12 and 2.
     const Index sweeps = (k + detail::kMaxSweepOutputs - 1) / detail::kMaxSweepOutputs;
     Index j = 0;
     for (Index sweep = 0; sweep < sweeps; ++sweep) {
         const Index outputs = (k - j) / (sweeps - sweep);
-        detail::gradient_sweep(dZ + j, k, X, n, d, G + j * d, outputs, cursor);
+        detail::gradient_sweep(dZ + j, k, X, n, d, G + j * d, outputs, prefetch);
         j += outputs;
     }
+    prefetch.finish();
 }
 
 }  // namespace fastml

@@ -40,12 +40,13 @@ constexpr Index kBlockRows = 256;
 // fit in a 1 MiB L2 cache or larger.
 constexpr Index kBlockBytes = 256 * 1024;
 
-// Rows per block for rows of `row_bytes` bytes: at most kBlockRows, at least
-// 16. It depends only on the row size, so the rounding of the gradient does
-// not depend on the thread count.
+// Rows per block for rows of `row_bytes` bytes: a multiple of 4 (the rows of
+// a logits tile), at most kBlockRows and at least 16. It depends only on the
+// row size, so the rounding of the gradient does not depend on the thread
+// count.
 inline Index block_rows(Index row_bytes) {
     const Index rows = kBlockBytes / std::max<Index>(row_bytes, 1);
-    return std::min(kBlockRows, std::max<Index>(rows, 16));
+    return std::min(kBlockRows, std::max<Index>(rows - rows % 4, 16));
 }
 
 // Builds a message from its parts and throws std::invalid_argument.

@@ -130,7 +130,9 @@ public:
         for (Index chunk = 0; chunk < n_chunks; ++chunk) {
             const Index begin = chunk * kChunkRows;
             const Index end = std::min(n_rows, begin + kChunkRows);
-            compute_logits(params, X + begin * n_features_, end - begin, logits + begin * n_outputs_);
+            detail::PrefetchCursor no_prefetch;
+            compute_logits(params, X + begin * n_features_, end - begin, logits + begin * n_outputs_,
+                           no_prefetch);
         }
     }
 
@@ -139,44 +141,18 @@ private:
         BlockBuffers(Index n_outputs, Index n_features)
             : logits(kBlockRows, n_outputs),
               losses(kBlockRows),
-              weighted_losses(kBlockRows),
-              block_grad(n_outputs, n_features) {}
+              weighted_losses(kBlockRows) {}
         RowMatrix<T> logits;
         ArrayX<T> losses;
         ArrayX<double> weighted_losses;
-        RowMatrix<T> block_grad;
         GatheredRows<T> gathered;  // the rows of an indexed block
     };
 
 
     // Writes the row-major (n_rows x n_outputs) logits of n_rows rows of X.
-    // One output is a matrix-vector product, which Eigen's GEMV does without
-    // copying X; for several outputs block_logits avoids Eigen's GEMM packing.
-    void compute_logits(const T* params, const T* X, Index n_rows, T* Z) const {
-        if (n_outputs_ > 1) {
-            block_logits(X, n_rows, n_features_, params, params + n_coef(), n_outputs_, Z);
-            return;
-        }
-        Eigen::Map<const Vector<T>> w(params, n_features_);
-        Eigen::Map<const RowMatrix<T>> Xb(X, n_rows, n_features_);
-        Eigen::Map<Vector<T>> z(Z, n_rows);
-        z.noalias() = Xb * w;
-        z.array() += params[n_features_];
-    }
-
-    // Writes dZ^T X for the row-major (n_rows x n_outputs) logit gradients dZ
-    // into `block_grad`.
-    void compute_block_gradient(const T* dZ, const T* X, Index n_rows, RowMatrix<T>& block_grad,
-                                const T* next_X, Index next_rows) const {
-        Eigen::Map<const RowMatrix<T>> Xb(X, n_rows, n_features_);
-        if (n_outputs_ == 1) {
-            Eigen::Map<const Vector<T>> dz(dZ, n_rows);
-            block_grad.row(0).noalias() = dz.transpose() * Xb;
-            return;
-        }
-        block_grad.setZero();
-        block_gradient(dZ, n_rows, n_outputs_, X, n_features_, block_grad.data(), next_X,
-                       next_rows * n_features_);
+    void compute_logits(const T* params, const T* X, Index n_rows, T* Z,
+                        detail::PrefetchCursor& prefetch) const {
+        block_logits(X, n_rows, n_features_, params, params + n_coef(), n_outputs_, Z, prefetch);
     }
 
     // Replaces the logits of `n` rows by the gradient of each row's loss and
@@ -216,7 +192,15 @@ private:
                 contiguous_rows(rows, begin, n, n_features_, target_width, kBlockRows, buffers.gathered);
             auto Z = buffers.logits.topRows(n);
             const T* Xb = view.X;
-            compute_logits(params, Xb, n, Z.data());
+            // The next block of stored rows follows this one in X, and it is
+            // requested while this block is multiplied. Indexed rows are
+            // requested while they are copied instead.
+            const Index next_rows = rows.row_index == nullptr
+                                        ? std::min(rows_per_block, chunk_end - (begin + n))
+                                        : 0;
+            detail::PrefetchCursor prefetch = block_prefetch(
+                Xb + n * n_features_, next_rows * n_features_, n, n_features_, n_outputs_);
+            compute_logits(params, Xb, n, Z.data(), prefetch);
             apply_loss(view, 0, n, Z.data(), buffers.losses.data());
 
             auto losses = buffers.losses.head(n);
@@ -233,14 +217,7 @@ private:
                 loss_sum += losses.template cast<double>().sum();
             }
 
-            // The next block of stored rows follows this one in X. Indexed
-            // rows are requested while they are copied instead.
-            const Index next_rows = rows.row_index == nullptr
-                                        ? std::min(rows_per_block, chunk_end - (begin + n))
-                                        : 0;
-            compute_block_gradient(Z.data(), Xb, n, buffers.block_grad, Xb + n * n_features_, next_rows);
-            Eigen::Map<RowMatrix<double>> coef_grad(partial.data(), n_outputs_, n_features_);
-            coef_grad += buffers.block_grad.template cast<double>();
+            block_gradient(Z.data(), n, n_outputs_, Xb, n_features_, partial.data(), prefetch);
             partial.tail(n_outputs_) += Z.colwise().sum().template cast<double>();
         }
         return loss_sum;
