@@ -29,6 +29,7 @@ import platform
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -161,7 +162,17 @@ def measure_limits(args):
     torch.set_num_threads(args.threads)
     X, y = workloads.load(args.workload, args.quick)
     Xt = torch.from_numpy(X)
-    stream = min(timed(lambda: Xt.sum(), 7), timed(lambda: X.sum(), 7))
+    # The fastest of three reads of X: PyTorch's sum (its own threads),
+    # NumPy's sum (one thread), and NumPy's sums of equal row ranges on
+    # `threads` threads, because a single measurement of each varied by a
+    # factor of 3 between runs on the 2-core machine.
+    ranges = np.array_split(X, args.threads)
+    with ThreadPoolExecutor(args.threads) as pool:
+        stream = min(
+            timed(lambda: Xt.sum(), 7),
+            timed(lambda: X.sum(), 7),
+            timed(lambda: list(pool.map(np.sum, ranges)), 7),
+        )
     size = 2048
     A = np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)
     gemm = timed(lambda: A @ A, 5)
