@@ -162,10 +162,9 @@ def measure_limits(args):
     torch.set_num_threads(args.threads)
     X, y = workloads.load(args.workload, args.quick)
     Xt = torch.from_numpy(X)
-    # The fastest of three reads of X: PyTorch's sum (its own threads),
-    # NumPy's sum (one thread), and NumPy's sums of equal row ranges on
-    # `threads` threads, because a single measurement of each varied by a
-    # factor of 3 between runs on the 2-core machine.
+    # The fastest of three reads of X: PyTorch's sum on its threads, NumPy's
+    # sum on one thread, and NumPy's sums of equal row ranges on `threads`
+    # threads. Any one of them alone varied by a factor of 3 between runs.
     ranges = np.array_split(X, args.threads)
     with ThreadPoolExecutor(args.threads) as pool:
         stream = min(
