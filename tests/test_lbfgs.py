@@ -165,3 +165,64 @@ def test_lbfgs_sample_weight_equals_repetition():
     np.testing.assert_allclose(
         weighted.intercept_, repeated.intercept_, rtol=1e-6, atol=1e-8
     )
+
+
+def outlier_problem(outlier):
+    """203 standard normal rows with one entry of X replaced by `outlier`."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((203, 7))
+    y = (X[:, 0] > 0).astype(int)
+    X[0, 0] = outlier
+    return X, y
+
+
+@pytest.mark.parametrize("outlier", [1e6, 1e12, 1e14])
+def test_lbfgs_outlier_reaches_sklearn_optimum(outlier):
+    """One huge entry of X makes the first useful steps about 1e-22 long,
+    which the line search must reach by interpolation."""
+    sklearn_linear_model = pytest.importorskip("sklearn.linear_model")
+    X, y = outlier_problem(outlier)
+    alpha = 1.0 / len(y)
+    with threadpool_limits(limits=1):
+        reference = sklearn_linear_model.LogisticRegression(
+            C=1.0, tol=1e-8, max_iter=5000
+        ).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        estimator = LogisticRegression(penalty="l2", alpha=alpha, tol=1e-6).fit(X, y)
+    expected = penalized_cost(reference.coef_, reference.intercept_, X, y, alpha)
+    cost = penalized_cost(estimator.coef_, estimator.intercept_, X, y, alpha)
+    assert cost <= expected * (1 + 1e-6)
+
+
+def test_lbfgs_l1_outlier_moves_off_zero():
+    X, y = outlier_problem(1e12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        estimator = LogisticRegression(penalty="l1", alpha=1e-3).fit(X, y)
+    assert estimator.history_["train_cost"][-1] < 0.1
+    assert estimator.coef_[0, 0] != 0
+
+
+def test_lbfgs_stall_advice_fits_float64_input():
+    X, y = outlier_problem(1e30)
+    with pytest.warns(ConvergenceWarning, match="line search found no step") as record:
+        LogisticRegression().fit(X, y)
+    message = str(record[0].message)
+    assert "use float64 input" not in message
+    assert "standardize the features" in message
+
+
+def test_lbfgs_ill_conditioned_least_squares_warns():
+    """With a feature of 1e10 the cost stops changing at float64 precision
+    long before the optimum: a silent return would look converged."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((203, 7))
+    y = X @ np.arange(1.0, 8.0) + rng.standard_normal(203)
+    X[0, 0] = 1e10
+    with pytest.warns(ConvergenceWarning, match="far from the optimum"):
+        LinearRegression().fit(X, y)
+    X[0, 0] = 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        LinearRegression().fit(X, y)

@@ -146,6 +146,13 @@ void logits_tile(const T* X, const T* W, Index d, T* Z, Index ldz, PrefetchCurso
 // row, then a transpose of the P accumulators, so that P sums come out in one
 // packet instead of P separate horizontal reductions, which would cost more
 // than the multiply-adds of a row of 100 features.
+// GCC warns that a PacketBlock of a vector type drops the type's alignment
+// attribute, which PacketBlock does not rely on; Eigen silences the same
+// warning inside its own headers.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"
+#endif
 template <typename T>
 void single_output_logits(const T* X, const T* w, Index d, T* z, PrefetchCursor& cursor) {
     PrefetchCursor prefetch = cursor;  // a local copy, kept in registers
@@ -181,6 +188,9 @@ void single_output_logits(const T* X, const T* w, Index d, T* z, PrefetchCursor&
     }
     cursor = prefetch;
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 // Outputs per logits tile. Four rows by five outputs keep 20 accumulators,
 // four packets of X and one of W in 32 vector registers, and each loaded

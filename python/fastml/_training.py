@@ -78,6 +78,44 @@ def _remedy(estimator, fit_arguments):
     )
 
 
+# L-BFGS also stops where the cost no longer changes at float64 precision,
+# as scikit-learn's does. A gradient norm this many times max(tol, 1e-6) at
+# that point means the cost is flat to rounding while far from the optimum:
+# an ill-conditioned problem, such as a feature of 1e10 next to features
+# near 1. The floor of 1e-6 keeps a tol of 1e-10 on features of a few
+# thousand, which ends with gradients near 1e-6, from warning.
+# NOTE: the gradient is not scaled by the features, so a fit on features of
+# 1e6 or more that did reach its optimum may warn too.
+_ILL_CONDITIONED_FACTOR = 1e3
+
+
+def _warn_if_ill_conditioned(name, estimator, result, dtype, stacklevel):
+    """Warn when L-BFGS stopped on an unchanging cost with a large gradient."""
+    if getattr(estimator, "optimizer", None) != "lbfgs":
+        return
+    # A float32 fit ends where float32 rounding stops the line search, with
+    # a gradient set by that rounding rather than by the distance to the
+    # optimum.
+    if dtype != np.float64:
+        return
+    tol = getattr(estimator, "tol", None)
+    if tol is None:
+        return
+    threshold = _ILL_CONDITIONED_FACTOR * max(float(tol), 1e-6)
+    if not result["gradient_norm"] > threshold:
+        return
+    warnings.warn(
+        f"{name}: L-BFGS stopped because the training cost "
+        f"{result['train_cost'][-1]:.6g} no longer changes at float64 precision, "
+        f"but the gradient norm is still {result['gradient_norm']:.3g} "
+        f"(tol={tol:g}), so the fit is far from the optimum. Features of very "
+        "different scales make the cost flat along most directions: standardize "
+        "the features.",
+        ConvergenceWarning,
+        stacklevel=stacklevel,
+    )
+
+
 def run_trainer(
     trainer,
     estimator,
@@ -186,14 +224,19 @@ def run_trainer(
         )
         return result
     if result["converged"]:
+        dtype = np.dtype(fit_arguments["X"].dtype)
+        _warn_if_ill_conditioned(name, estimator, result, dtype, stacklevel + 1)
         return result
     if result.get("stalled", False):
+        dtype = np.dtype(fit_arguments["X"].dtype)
+        dtype_advice = "" if dtype == np.float64 else "use float64 input, "
         warnings.warn(
             f"{name}: the L-BFGS line search found no step that lowers the training "
             f"cost {result['train_cost'][-1]:.6g} at epoch {result['n_epochs']}, while "
             f"the gradient norm is {result['gradient_norm']:.3g}. The cost is at the "
-            "rounding limit of the input dtype: use float64 input, standardize the "
-            "features, or raise tol.",
+            f"rounding limit of {dtype}, or features of very different scales make "
+            f"it flat along the gradient: {dtype_advice}standardize the features, or "
+            "raise tol.",
             ConvergenceWarning,
             stacklevel=stacklevel,
         )
