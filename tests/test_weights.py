@@ -655,3 +655,53 @@ def test_save_rejects_named_pipe(classifier, tmp_path):
     with pytest.raises(ValueError, match="not a regular file"):
         save_weights(classifier, pipe)
     assert stat.S_ISFIFO(os.stat(pipe).st_mode)
+
+
+@pytest.mark.parametrize("estimator", [LogisticRegression, MLPClassifier])
+def test_loaded_model_keeps_feature_names(estimator, tmp_path):
+    pandas = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    frame = pandas.DataFrame(
+        rng.standard_normal((120, 3)), columns=["age", "income", "debt"]
+    )
+    y = (frame["age"] > 0).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = estimator(random_state=0).fit(frame, y)
+    path = tmp_path / "model.safetensors"
+    save_weights(model, path)
+    loaded = load_model(path)
+    assert list(loaded.feature_names_in_) == ["age", "income", "debt"]
+    np.testing.assert_array_equal(loaded.predict(frame), model.predict(frame))
+    with pytest.raises(ValueError, match="Feature names"):
+        loaded.predict(frame[["debt", "income", "age"]])
+
+
+def test_feature_names_must_match_the_input_width(tmp_path):
+    pandas = pytest.importorskip("pandas")
+    frame = pandas.DataFrame(np.eye(4)[:, :2], columns=["a", "b"])
+    model = LogisticRegression().fit(frame, [0, 1, 0, 1])
+    path = tmp_path / "model.safetensors"
+    save_weights(model, path)
+    tensors = safetensors.numpy.load_file(str(path))
+    with safetensors.safe_open(str(path), framework="numpy") as handle:
+        metadata = handle.metadata()
+    config = json.loads(metadata["config"])
+    config["feature_names_in"] = ["a"]
+    metadata["config"] = json.dumps(config)
+    safetensors.numpy.save_file(tensors, str(path), metadata=metadata)
+    with pytest.raises(ValueError, match="feature_names_in has 1 names for 2"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("model", ["model", None, LogisticRegression, 3.5])
+def test_save_rejects_objects_that_are_not_models(model, tmp_path):
+    with pytest.raises(TypeError, match="model must be a fitted fastml"):
+        save_weights(model, tmp_path / "model.safetensors")
+
+
+def test_save_rejects_a_scikit_learn_model(tmp_path):
+    sklearn_linear_model = pytest.importorskip("sklearn.linear_model")
+    model = sklearn_linear_model.LogisticRegression().fit(np.eye(4), [0, 1, 0, 1])
+    with pytest.raises(TypeError, match="got sklearn.linear_model"):
+        save_weights(model, tmp_path / "model.safetensors")

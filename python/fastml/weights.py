@@ -83,16 +83,18 @@ def save_weights(model, path):
     ``model`` is a fitted MLPClassifier, MLPRegressor, LogisticRegression or
     LinearRegression. The file is safetensors with tensors named as in a
     PyTorch ``nn.Sequential`` (``0.weight``, ``0.bias``, ``2.weight``, ...)
-    in the model's dtype, and the configuration as JSON metadata.
+    in the model's dtype, and the configuration as JSON metadata, including
+    the column names of a model fitted on a DataFrame (``feature_names_in_``).
 
     The file is written to a temporary file in the same directory and then
     renamed to ``path``, so a reader never sees a partly written file. As
     with ``open(path, "w")``, a new file gets mode ``0o666 & ~umask`` and a
     file that is replaced keeps its permission bits.
 
-    Raises ValueError for a parameter that cannot be stored (an optimizer or
-    schedule class defined outside fastml.optimizers, or an object JSON
-    cannot write), FileNotFoundError when the parent directory of ``path``
+    Raises TypeError when ``model`` is not one of those four fastml
+    estimators. Raises ValueError when it is not fitted or has a parameter
+    that cannot be stored (an optimizer or schedule class defined outside
+    fastml.optimizers, or an object JSON cannot write), FileNotFoundError when the parent directory of ``path``
     does not exist, IsADirectoryError when ``path`` is a directory and
     another OSError, naming ``path``, when the file cannot be written. A
     RandomState given as ``random_state`` is stored as None with a
@@ -286,7 +288,20 @@ def _set_model_layers(model, layers):
         model.coef_, model.intercept_ = weight.copy(), bias.copy()
 
 
+_SAVABLE = ("MLPClassifier", "MLPRegressor", "LogisticRegression", "LinearRegression")
+
+
 def _check_fitted(model):
+    from .linear_model import LinearRegression, LogisticRegression
+    from .neural_network import MLPClassifier, MLPRegressor
+
+    if not isinstance(
+        model, (MLPClassifier, MLPRegressor, LogisticRegression, LinearRegression)
+    ):
+        raise TypeError(
+            f"model must be a fitted fastml {', '.join(_SAVABLE[:-1])} or "
+            f"{_SAVABLE[-1]}; got {type(model).__module__}.{type(model).__qualname__}"
+        )
     if _is_linear(model):
         if not hasattr(model, "coef_"):
             raise ValueError(
@@ -463,6 +478,10 @@ def _model_config(model):
         "activation": activation,
         "n_iter": int(getattr(model, "n_iter_", 0)),
     }
+    if hasattr(model, "feature_names_in_"):
+        # A loaded model then rejects reordered or renamed DataFrame columns,
+        # as the fitted one does.
+        config["feature_names_in"] = [str(name) for name in model.feature_names_in_]
     if hasattr(model, "classes_"):
         classes = np.asarray(model.classes_)
         config["classes"] = classes.tolist()
@@ -588,6 +607,18 @@ def _decode_value(value):
 
 
 def _restore_targets(model, config):
+    if "feature_names_in" in config:
+        names = config["feature_names_in"]
+        if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+            raise ValueError(
+                f"feature_names_in must be a list of strings; got {names!r}"
+            )
+        if len(names) != config["layer_sizes"][0]:
+            raise ValueError(
+                f"feature_names_in has {len(names)} names for "
+                f"{config['layer_sizes'][0]} input features"
+            )
+        model.feature_names_in_ = np.asarray(names, dtype=object)
     if "classes" in config:
         model.classes_ = np.asarray(
             config["classes"], dtype=np.dtype(config["classes_dtype"])
