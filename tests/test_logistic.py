@@ -639,6 +639,17 @@ def test_flat_cost_at_optimum_does_not_warn():
     assert_array_equal(model.coef_, 0.0)
 
 
+@pytest.mark.parametrize("as_list", [False, True])
+def test_missing_labels_are_rejected(as_list):
+    X = np.arange(12, dtype=float).reshape(-1, 2)
+    y = [0, 1, None, 0, 1, None]
+    y = y if as_list else np.array(y, dtype=object)
+    model = LogisticRegression()
+    with pytest.raises(ValueError, match="y contains None at 2 position"):
+        model.fit(X, y)
+    assert not hasattr(model, "coef_")
+
+
 def test_mixed_label_types_are_rejected():
     X = np.arange(6, dtype=float).reshape(-1, 1)
     y = np.array(["a", 1, "a", 1, "a", 1], dtype=object)

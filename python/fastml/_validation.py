@@ -70,6 +70,17 @@ def encode_classes(estimator, y, sample_weight=None):
     weight; a single class raises the same ValueError in every fastml
     classifier.
     """
+    values = np.asarray(y)
+    if values.dtype == object:
+        # scikit-learn's check would reject these as "Unknown label type: unknown",
+        # a message that names neither the value nor its position.
+        missing = [i for i, label in enumerate(np.ravel(values)) if label is None]
+        if missing:
+            raise ValueError(
+                f"y contains None at {len(missing)} position(s), the first at index "
+                f"{missing[0]}; class labels must be all strings or all numbers. "
+                "Drop or fill the unlabelled samples."
+            )
     try:
         check_classification_targets(y)
         classes, indices = np.unique(y, return_inverse=True)
