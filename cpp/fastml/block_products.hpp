@@ -162,11 +162,14 @@ void single_output_logits(const T* X, const T* w, Index d, T* z, PrefetchCursor&
     constexpr int P = int(packet_size<T>());
     Eigen::internal::PacketBlock<Packet, P> acc;
     for (int r = 0; r < P; ++r) acc.packet[r] = Eigen::internal::pset1<Packet>(T(0));
+
     const Index full = d - d % P;
     for (Index f = 0; f < full; f += P) {
         prefetch.step();
         const Packet weights = ploadu<Packet>(w + f);
-        for (int r = 0; r < P; ++r) acc.packet[r] = pmadd(ploadu<Packet>(X + r * d + f), weights, acc.packet[r]);
+        for (int r = 0; r < P; ++r) {
+            acc.packet[r] = pmadd(ploadu<Packet>(X + r * d + f), weights, acc.packet[r]);
+        }
     }
     const bool masked = full < d && d >= P;
     if (masked) {
@@ -177,6 +180,8 @@ void single_output_logits(const T* X, const T* w, Index d, T* z, PrefetchCursor&
             acc.packet[r] = pmadd(x, weights, acc.packet[r]);
         }
     }
+
+    // After the transpose, lane r of packet i holds partial sum i of row r.
     Eigen::internal::ptranspose(acc);
     Packet total = acc.packet[0];
     for (int i = 1; i < P; ++i) total = Eigen::internal::padd(total, acc.packet[i]);
