@@ -181,7 +181,7 @@ void single_output_logits(const T* X, const T* w, Index d, T* z, PrefetchCursor&
         }
     }
 
-    // After the transpose, lane r of packet i holds partial sum i of row r.
+    // After the transpose, lane r of packet i is partial sum i of row r.
     Eigen::internal::ptranspose(acc);
     Packet total = acc.packet[0];
     for (int i = 1; i < P; ++i) total = Eigen::internal::padd(total, acc.packet[i]);

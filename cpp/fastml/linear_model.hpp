@@ -94,7 +94,7 @@ public:
                                                                   int(n_chunks)));
         // One set of block buffers per thread, kept between calls so that a
         // mini-batch step allocates nothing.
-        while (Index(buffers_.size()) < threads) buffers_.emplace_back(n_outputs_, n_features_);
+        while (Index(buffers_.size()) < threads) buffers_.emplace_back(n_outputs_);
 
         // Chunks are claimed one at a time, so a thread that shares its core
         // with another process does not hold up the pass. Which thread
@@ -138,7 +138,7 @@ public:
 
 private:
     struct BlockBuffers {
-        BlockBuffers(Index n_outputs, Index n_features)
+        explicit BlockBuffers(Index n_outputs)
             : logits(kBlockRows, n_outputs),
               losses(kBlockRows),
               weighted_losses(kBlockRows) {}

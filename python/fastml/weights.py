@@ -288,19 +288,16 @@ def _set_model_layers(model, layers):
         model.coef_, model.intercept_ = weight.copy(), bias.copy()
 
 
-_SAVABLE = ("MLPClassifier", "MLPRegressor", "LogisticRegression", "LinearRegression")
-
-
 def _check_fitted(model):
     from .linear_model import LinearRegression, LogisticRegression
     from .neural_network import MLPClassifier, MLPRegressor
 
-    if not isinstance(
-        model, (MLPClassifier, MLPRegressor, LogisticRegression, LinearRegression)
-    ):
+    savable = (MLPClassifier, MLPRegressor, LogisticRegression, LinearRegression)
+    if not isinstance(model, savable):
+        names = [cls.__name__ for cls in savable]
         raise TypeError(
-            f"model must be a fitted fastml {', '.join(_SAVABLE[:-1])} or "
-            f"{_SAVABLE[-1]}; got {type(model).__module__}.{type(model).__qualname__}"
+            f"model must be a fitted fastml {', '.join(names[:-1])} or {names[-1]}; "
+            f"got {type(model).__module__}.{type(model).__qualname__}"
         )
     if _is_linear(model):
         if not hasattr(model, "coef_"):
