@@ -91,6 +91,20 @@ def test_bce_float32_extremes_no_nan():
     assert_array_equal(result, [0, 0, 0, 0, 100, 100])
 
 
+@pytest.mark.parametrize("repeats", [1, 3, 12])
+def test_bce_extremes_at_every_vector_lane(dtype, repeats):
+    # 7 values repeated: with 7 coprime to the vector widths, each value
+    # lands in every lane of the vectorized loop and in the scalar tail.
+    z = np.tile([-np.inf, np.inf, -100.0, 1000.0, -np.inf, 1e4, -1e4], repeats).astype(dtype)
+    y = np.tile([0.0, 1.0, 0.0, 0.0, 0.9, 1.0, 0.0], repeats).astype(dtype)
+    tiny = float(dtype(np.exp(-100.0)))  # a subnormal in float32
+    loss = losses.binary_cross_entropy(z, y, reduction="none")
+    assert_allclose(loss, np.tile([0.0, 0.0, tiny, 1000.0, np.inf, 0.0, 0.0], repeats), rtol=1e-2, atol=0)
+    _, grad = losses.binary_cross_entropy(z, y, reduction="sum", return_grad=True)
+    expected = np.tile([0.0, 0.0, tiny, 1.0, -0.9, 0.0, 0.0], repeats)
+    assert_allclose(grad, expected, rtol=1e-6, atol=0)
+
+
 def test_bce_rejects_nan_logits():
     with pytest.raises(ValueError, match="logits contains NaN"):
         losses.binary_cross_entropy([np.nan, 0.0], [0.0, 1.0])

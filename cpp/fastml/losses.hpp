@@ -24,29 +24,53 @@ namespace fastml {
 // 0 * inf = NaN.
 template <typename T>
 void binary_cross_entropy(const T* logits, const T* targets, Index n, T* loss, T* grad) {
+    using Packet = typename Eigen::internal::packet_traits<T>::type;
+    using namespace Eigen::internal;
+    constexpr Index P = Eigen::internal::packet_traits<T>::size;
     // Groups of rows small enough for buffers on the stack, so that the fused
     // pass allocates nothing per block.
     constexpr Index kGroup = 64;
-    T e_buffer[kGroup], inverse_buffer[kGroup];
+    // Aligned, so that Eigen's exponential does not compute the elements
+    // before the first aligned one with the scalar std::exp.
+    alignas(EIGEN_MAX_ALIGN_BYTES) T e_buffer[kGroup];
     for (Index begin = 0; begin < n; begin += kGroup) {
         const Index size = std::min(kGroup, n - begin);
         Eigen::Map<ArrayX<T>> e(e_buffer, size);
         exp_neg_abs(logits + begin, e.data(), size);
-        Eigen::Map<const ArrayX<T>> z(logits + begin, size);
-        Eigen::Map<const ArrayX<T>> y(targets + begin, size);
-        // Eigen 3.4 evaluates an expression holding select() one scalar at a
-        // time, so the exponential-type parts are written first, vectorized.
-        if (loss != nullptr) {
-            Eigen::Map<ArrayX<T>> out(loss + begin, size);
-            out = e.log1p();
-            out += (y < T(1)).select((T(1) - y) * z.max(T(0)), T(0)) +
-                   (y > T(0)).select(y * (-z).max(T(0)), T(0));
+        const T* z = logits + begin;
+        const T* y = targets + begin;
+        if (loss != nullptr) Eigen::Map<ArrayX<T>>(loss + begin, size) = e.log1p();
+        // Eigen 3.4 evaluates an array expression containing select() one
+        // value at a time, so the other terms are computed here in packets.
+        // A term is dropped by ANDing it with its comparison mask, which also
+        // clears the NaN of 0 * inf.
+        const Packet zero = pset1<Packet>(T(0)), one = pset1<Packet>(T(1));
+        Index i = 0;
+        for (; i + P <= size; i += P) {
+            const Packet zi = ploadu<Packet>(z + i), yi = ploadu<Packet>(y + i);
+            if (loss != nullptr) {
+                const Packet below = pand(pcmp_lt(yi, one), pmul(psub(one, yi), pmax(zi, zero)));
+                const Packet above = pand(pcmp_lt(zero, yi), pmul(yi, pmax(pnegate(zi), zero)));
+                T* out = loss + begin + i;
+                pstoreu(out, padd(ploadu<Packet>(out), padd(below, above)));
+            }
+            if (grad != nullptr) {
+                const Packet ei = ploadu<Packet>(e_buffer + i);
+                const Packet inverse = pdiv(one, padd(one, ei));
+                const Packet p = pselect(pcmp_le(zero, zi), inverse, pmul(ei, inverse));
+                pstoreu(grad + begin + i, psub(p, yi));
+            }
         }
-        if (grad != nullptr) {
-            // Elementwise, so writing over the logits (grad == logits) is safe.
-            Eigen::Map<ArrayX<T>> inverse(inverse_buffer, size);
-            inverse = (T(1) + e).inverse();
-            Eigen::Map<ArrayX<T>>(grad + begin, size) = (z >= T(0)).select(inverse, e * inverse) - y;
+        for (; i < size; ++i) {
+            const T zi = z[i], yi = y[i];
+            if (loss != nullptr) {
+                if (yi < T(1)) loss[begin + i] += (T(1) - yi) * std::max(zi, T(0));
+                if (yi > T(0)) loss[begin + i] += yi * std::max(-zi, T(0));
+            }
+            if (grad != nullptr) {
+                const T inverse = T(1) / (T(1) + e_buffer[i]);
+                grad[begin + i] = (zi >= T(0) ? inverse : e_buffer[i] * inverse) - yi;
+            }
         }
     }
 }
