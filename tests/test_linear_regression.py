@@ -191,3 +191,14 @@ def test_pickle_round_trip():
     np.testing.assert_array_equal(restored.predict(X), estimator.predict(X))
     restored.partial_fit(X, y)
     assert restored.n_iter_ == estimator.n_iter_ + 1
+
+
+@pytest.mark.parametrize("y", [["a", "b", "c"], np.array([1.0, "x", 2.0], dtype=object)])
+def test_strings_in_y_are_rejected_by_name(y):
+    with pytest.raises(ValueError, match="y must contain only numbers.*could not convert"):
+        LinearRegression().fit([[1.0], [2.0], [3.0]], y)
+
+
+def test_strings_in_y_val_are_rejected_by_name():
+    with pytest.raises(ValueError, match="y_val must contain only numbers"):
+        LinearRegression().fit([[1.0], [2.0]], [1.0, 2.0], X_val=[[1.0]], y_val=["q"])

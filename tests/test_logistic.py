@@ -149,6 +149,24 @@ def test_non_finite_X_is_rejected_in_predict(bad):
         model.predict([[bad]])
 
 
+@pytest.mark.parametrize(
+    "X", [[["a", "b"], ["c", "d"]], np.array([[1, "x"], [2, 3]], dtype=object)]
+)
+def test_strings_in_X_are_rejected_by_name(X):
+    with pytest.raises(ValueError, match="X must contain only numbers.*could not convert"):
+        LogisticRegression().fit(X, [0, 1])
+
+
+def test_strings_in_X_leave_a_fitted_model_unchanged():
+    model = fit_quietly(LogisticRegression(max_epochs=5), [[0.0], [1.0]], [0, 1])
+    coef = model.coef_.copy()
+    with pytest.raises(ValueError, match="X must contain only numbers"):
+        model.fit([["a"], ["b"]], [0, 1])
+    with pytest.raises(ValueError, match="X must contain only numbers"):
+        model.predict([["z"]])
+    assert_array_equal(model.coef_, coef)
+
+
 @pytest.mark.parametrize("labels", [[0, 0, 0], ["a", "a", "a"], [5.0, 5.0, 5.0]])
 def test_single_class_is_rejected(labels):
     with pytest.raises(ValueError, match=r"only one class \(.+\)"):

@@ -575,3 +575,8 @@ def test_mini_batch_products_identical_for_any_thread_count(dtype, settings):
     for other in fits[1:]:
         for name, array in fits[0].layers_.items():
             np.testing.assert_array_equal(other.layers_[name], array)
+
+
+def test_regressor_rejects_strings_in_y_by_name():
+    with pytest.raises(ValueError, match="y must contain only numbers"):
+        MLPRegressor().fit([[1.0], [2.0]], ["a", "b"])

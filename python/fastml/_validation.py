@@ -13,23 +13,59 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 FLOAT_DTYPES = (np.float64, np.float32)
 
 
+def _not_numbers_error(name, error):
+    """Return the ValueError for an argument that contains values other than numbers."""
+    return ValueError(
+        f"{name} must contain only numbers (int, float or bool); "
+        f"converting it to float failed: {error}"
+    )
+
+
+def as_float_array(values, dtype, name):
+    """Return ``values`` as an array of ``dtype``, naming ``name`` if that fails."""
+    try:
+        return np.asarray(values, dtype=dtype)
+    except (ValueError, TypeError) as error:
+        raise _not_numbers_error(name, error) from error
+
+
+def _converts_to_float(values):
+    try:
+        np.asarray(values, dtype=np.float64)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
 def check_X_y(estimator, X, y, *, reset=True, multi_output=False, y_numeric=False):
     """Validate X and y as scikit-learn does, keeping float32 and C order."""
-    return validate_data(
-        estimator,
-        X,
-        y,
-        dtype=FLOAT_DTYPES,
-        order="C",
-        reset=reset,
-        multi_output=multi_output,
-        y_numeric=y_numeric,
-    )
+    try:
+        return validate_data(
+            estimator,
+            X,
+            y,
+            dtype=FLOAT_DTYPES,
+            order="C",
+            reset=reset,
+            multi_output=multi_output,
+            y_numeric=y_numeric,
+        )
+    except ValueError as error:
+        # NumPy's message names the value but not the argument.
+        if not str(error).startswith("could not convert"):
+            raise
+        name = "X" if not _converts_to_float(X) else "y"
+        raise _not_numbers_error(name, error) from error
 
 
 def check_X(estimator, X, *, reset=False):
     """Validate X for prediction, with the feature count seen in ``fit``."""
-    return validate_data(estimator, X, dtype=FLOAT_DTYPES, order="C", reset=reset)
+    try:
+        return validate_data(estimator, X, dtype=FLOAT_DTYPES, order="C", reset=reset)
+    except ValueError as error:
+        if not str(error).startswith("could not convert"):
+            raise
+        raise _not_numbers_error("X", error) from error
 
 
 def check_sample_weight(sample_weight, X):

@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.base import RegressorMixin
 
-from .._validation import check_X_y
+from .._validation import as_float_array, check_X_y
 from ._base import LinearModelBase
 
 
@@ -192,11 +192,11 @@ class LinearRegression(RegressorMixin, LinearModelBase):
                 f"{type(self).__name__}: y is {y.ndim}-D but the model was fitted "
                 f"with {self._y_ndim}-D y."
             )
-        targets = np.ascontiguousarray(y.reshape(y.shape[0], -1), dtype=dtype)
+        targets = np.ascontiguousarray(as_float_array(y, dtype, "y").reshape(y.shape[0], -1))
         return targets, "squared", targets.shape[1]
 
     def _encode_validation_targets(self, y_val, dtype, n_outputs):
-        targets = np.asarray(y_val, dtype=np.float64)
+        targets = as_float_array(y_val, np.float64, "y_val")
         targets = targets.reshape(targets.shape[0], -1)
         if not np.all(np.isfinite(targets)):
             raise ValueError(f"{type(self).__name__}: y_val contains NaN or infinity.")

@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.base import RegressorMixin
 
-from .._validation import check_sample_weight, check_X, check_X_y
+from .._validation import as_float_array, check_sample_weight, check_X, check_X_y
 from ._base import MLPBase, RestoreNetworkOnFailure
 
 
@@ -137,7 +137,7 @@ class MLPRegressor(RegressorMixin, MLPBase):
         return self._encode_targets(y, dtype, "y")
 
     def _encode_targets(self, y, dtype, name):
-        y = np.asarray(y, dtype=dtype)
+        y = as_float_array(y, dtype, name)
         width = 1 if y.ndim == 1 else y.shape[1]
         if width != self.n_outputs_:
             raise ValueError(
