@@ -410,3 +410,48 @@ def test_short_fits_give_no_divergence_warning():
                 X, y
             )
             LinearRegression(optimizer="rmsprop", batch_size=64, max_epochs=1).fit(X, y)
+
+
+# A rejected call keeps the optimizer state of the kept trainer
+
+
+def standardized_binary_data():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((300, 6))
+    y = (X @ rng.standard_normal(6) + 0.3 * rng.standard_normal(300) > 0).astype(int)
+    return X, y
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+@pytest.mark.parametrize("bad_call", ["parameter", "validation rows"])
+def test_rejected_warm_fit_keeps_optimizer_state(optimizer, bad_call):
+    X, y = standardized_binary_data()
+    settings = dict(optimizer=optimizer, warm_start=True, random_state=0, max_epochs=5)
+    if optimizer == "adam":
+        settings["batch_size"] = 64
+    uninterrupted = fit_quietly(LogisticRegression(**settings), X, y)
+    fit_quietly(uninterrupted, X, y)
+
+    model = fit_quietly(LogisticRegression(**settings), X, y)
+    with pytest.raises(ValueError):
+        if bad_call == "parameter":
+            model.set_params(alpha=-1.0).fit(X, y)
+        else:
+            model.fit(X, y, X_val=X[:5, :3], y_val=y[:5])
+    model.set_params(alpha=uninterrupted.alpha)
+    fit_quietly(model, X, y)
+    assert np.array_equal(model.coef_, uninterrupted.coef_)
+
+
+def test_rejected_partial_fit_keeps_network_optimizer_state():
+    X, y = standardized_binary_data()
+    uninterrupted = MLPClassifier(hidden_layer_sizes=(8,), random_state=0)
+    model = MLPClassifier(hidden_layer_sizes=(8,), random_state=0)
+    for network in (uninterrupted, model):
+        network.partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError):
+        model.partial_fit(X[:, :3], y)
+    uninterrupted.partial_fit(X, y)
+    model.partial_fit(X, y)
+    for name, values in uninterrupted.layers_.items():
+        assert np.array_equal(model.layers_[name], values), name

@@ -53,14 +53,17 @@ class RestoreOnFailure:
     """Context manager that puts an estimator's attributes back if fit raises.
 
     A failed fit, whether from bad input or a diverging cost, leaves the
-    estimator exactly as it was: fitted attributes of an earlier fit survive.
-    The C++ trainer kept for ``warm_start`` and ``partial_fit`` is dropped
-    instead, because training may have changed it in place. A later call
-    starts a new one from ``coef_`` and ``intercept_``.
+    estimator exactly as it was: fitted attributes of an earlier fit survive,
+    and so does the C++ trainer kept for ``warm_start`` and ``partial_fit``
+    with its optimizer state. The one exception: once the caller sets
+    ``trainer_changed`` (the kept trainer has started training), a failure
+    drops the trainer, because training changed it in place. A later call
+    then starts a new one from the fitted attributes.
     """
 
     def __init__(self, estimator):
         self.estimator = estimator
+        self.trainer_changed = False
 
     def __enter__(self):
         self.saved = dict(self.estimator.__dict__)
@@ -70,7 +73,8 @@ class RestoreOnFailure:
         if exc_type is not None:
             self.estimator.__dict__.clear()
             self.estimator.__dict__.update(self.saved)
-            self.estimator.__dict__.pop("_trainer", None)
+            if self.trainer_changed:
+                self.estimator.__dict__.pop("_trainer", None)
         return False
 
 
@@ -157,7 +161,7 @@ class LinearModelBase(BaseEstimator):
         otherwise a fresh fit runs, continuing from ``coef_`` when
         ``warm_start`` is set.
         """
-        with RestoreOnFailure(self):
+        with RestoreOnFailure(self) as restore:
             self._validate_params()
             first_call = not (partial and hasattr(self, "coef_"))
             X, y = self._check_X_y(X, y, reset=first_call)
@@ -185,6 +189,7 @@ class LinearModelBase(BaseEstimator):
             trainer = self._trainer_for(
                 X, targets, sample_weight, loss, n_outputs, continuing
             )
+            restore.trainer_changed = True
             result = self._run(
                 trainer, X, targets, sample_weight, validation, partial, loss, n_outputs
             )

@@ -18,7 +18,7 @@ from .._params import (
 )
 from .._training import run_trainer, zero_output_cost
 from .._validation import check_X
-from ..linear_model._base import TRAINING_CONSTRAINTS, RestoreOnFailure
+from ..linear_model._base import TRAINING_CONSTRAINTS
 from ..linear_model._control import hold_out_rows
 from ..optimizers import (
     OPTIMIZER_NAMES,
@@ -114,20 +114,6 @@ def _segments_of(entry, n_layers, estimator_name):
         f"expected an index in [{-n_layers}, {n_layers}), 'hidden', or a name such "
         "as 'layers.0', 'layers.0.weight' or 'layers.0.bias'."
     )
-
-
-class RestoreNetworkOnFailure(RestoreOnFailure):
-    """Put the estimator back if fit raises, and drop a trainer it changed.
-
-    The C++ trainer is mutated in place, so after a failure the next
-    ``partial_fit`` rebuilds it from ``layers_``.
-    """
-
-    def __exit__(self, exc_type, exc, traceback):
-        super().__exit__(exc_type, exc, traceback)
-        if exc_type is not None:
-            self.estimator.__dict__.pop("_trainer", None)
-        return False
 
 
 class MLPBase(BaseEstimator):

@@ -11,7 +11,8 @@ from .. import _core
 from .._params import InstanceOf, Options
 from .._validation import check_sample_weight, check_X, check_X_y, encode_classes
 from ..linear_model._control import class_sample_weights
-from ._base import MLPBase, RestoreNetworkOnFailure
+from ..linear_model._base import RestoreOnFailure
+from ._base import MLPBase
 
 
 class MLPClassifier(ClassifierMixin, MLPBase):
@@ -166,7 +167,7 @@ class MLPClassifier(ClassifierMixin, MLPBase):
         ``early_stopping``, decides when to stop. A failed fit leaves the
         estimator as it was.
         """
-        with RestoreNetworkOnFailure(self):
+        with RestoreOnFailure(self):
             hidden = self._validate_params()
             warm = bool(self.warm_start) and hasattr(self, "layers_")
             X, y = check_X_y(self, X, y, reset=not warm, multi_output=True)
@@ -188,7 +189,7 @@ class MLPClassifier(ClassifierMixin, MLPBase):
         calls, and ``freeze`` is read at every call. Early stopping does not
         apply: each call runs exactly one epoch.
         """
-        with RestoreNetworkOnFailure(self):
+        with RestoreOnFailure(self) as restore:
             hidden = self._validate_params()
             first_call = not hasattr(self, "layers_")
             X, y = check_X_y(self, X, y, reset=first_call, multi_output=True)
@@ -214,6 +215,7 @@ class MLPClassifier(ClassifierMixin, MLPBase):
                     )
             targets = self._encode_targets(y, X.dtype, "y")
             sample_weight = self._apply_class_weight(y, sample_weight, X.dtype)
+            restore.trainer_changed = True
             self._partial_train(X, targets, sample_weight, X.dtype)
         return self
 

@@ -4,7 +4,8 @@ import numpy as np
 from sklearn.base import RegressorMixin
 
 from .._validation import as_float_array, check_sample_weight, check_X, check_X_y
-from ._base import MLPBase, RestoreNetworkOnFailure
+from ..linear_model._base import RestoreOnFailure
+from ._base import MLPBase
 
 
 class MLPRegressor(RegressorMixin, MLPBase):
@@ -90,7 +91,7 @@ class MLPRegressor(RegressorMixin, MLPBase):
         ``y_val``, given together, are validation rows, as in
         :meth:`MLPClassifier.fit`. A failed fit leaves the estimator as it was.
         """
-        with RestoreNetworkOnFailure(self):
+        with RestoreOnFailure(self):
             hidden = self._validate_params()
             warm = bool(self.warm_start) and hasattr(self, "layers_")
             X, y = check_X_y(
@@ -110,7 +111,7 @@ class MLPRegressor(RegressorMixin, MLPBase):
         over between calls, and ``freeze`` is read at every call. Early
         stopping does not apply: each call runs exactly one epoch.
         """
-        with RestoreNetworkOnFailure(self):
+        with RestoreOnFailure(self) as restore:
             hidden = self._validate_params()
             first_call = not hasattr(self, "layers_")
             X, y = check_X_y(
@@ -121,6 +122,7 @@ class MLPRegressor(RegressorMixin, MLPBase):
                 self._encode_fit_targets(y, X.dtype, warm=False)
                 self._start_network(X.dtype, (X.shape[1], *hidden, self.n_outputs_))
             targets = self._encode_targets(y, X.dtype, "y")
+            restore.trainer_changed = True
             self._partial_train(X, targets, sample_weight, X.dtype)
         return self
 
