@@ -85,6 +85,25 @@ def test_softmax_far_apart_logits():
     assert_array_equal(result, [0.0, 0.0, 1.0])
 
 
+@pytest.mark.parametrize(
+    "dtype, pattern",
+    [
+        (np.float64, [0.0, -1e4, -720.0, -800.0, -50.0]),
+        (np.float32, [0.0, -1e4, -95.0, -110.0, -20.0]),
+    ],
+    ids=["float64", "float32"],
+)
+def test_softmax_underflow_at_every_vector_lane(dtype, pattern):
+    # Past the vectorized exponential's range, each lane must still round to
+    # the true value: a subnormal or 0, never a clamped value.
+    row = np.tile(np.array(pattern, dtype=dtype), 8)
+    expected = np.exp(row.astype(np.float64)).astype(dtype)
+    expected = expected / expected.sum(dtype=dtype)
+    result = activations.softmax(row[np.newaxis, :])[0]
+    assert_array_equal(result == 0, expected == 0)
+    assert_allclose(result, expected, rtol=1e-6 if dtype == np.float32 else 1e-12)
+
+
 def test_softmax_infinite_logits():
     x = np.array(
         [

@@ -14,13 +14,87 @@
 
 namespace fastml {
 
-// Largest |x| for which Eigen's vectorized exp(-|x|) is accurate. Eigen clamps
-// its argument near the float and double overflow points, so exp(-|x|) past
-// these values is recomputed with std::exp, which rounds to the true value
-// (a subnormal or 0).
+// Largest |x| for which Eigen's vectorized exp(x) is accurate.
 template <typename T>
 constexpr T exp_vectorized_limit() {
     return std::is_same_v<T, float> ? T(87) : T(708);
+}
+
+namespace detail {
+
+// The packet and scalar forms of the elementwise functions below, and
+// whether Eigen has the packet form for T.
+struct ExpFunction {
+    // Eigen's exponential clamps its argument near the overflow points, so
+    // values past exp_vectorized_limit are recomputed with std::exp, which
+    // rounds to the true value (a subnormal, 0 or infinity).
+    template <typename T, typename Packet>
+    static Packet packet(const Packet& x) {
+        using namespace Eigen::internal;
+        Packet y = pexp(x);
+        const Packet limit = pset1<Packet>(exp_vectorized_limit<T>());
+        if (predux_any(pcmp_lt(limit, pabs(x)))) {
+            constexpr Index P = packet_traits<T>::size;
+            T arguments[P], values[P];
+            pstoreu(arguments, x);
+            pstoreu(values, y);
+            for (Index i = 0; i < P; ++i) {
+                if (std::abs(arguments[i]) > exp_vectorized_limit<T>()) values[i] = std::exp(arguments[i]);
+            }
+            y = ploadu<Packet>(values);
+        }
+        return y;
+    }
+    template <typename T>
+    static T scalar(T x) { return std::exp(x); }
+    template <typename T>
+    static constexpr bool kVectorized = Eigen::internal::packet_traits<T>::HasExp;
+};
+
+struct LogFunction {
+    template <typename T, typename Packet>
+    static Packet packet(const Packet& x) { return Eigen::internal::plog(x); }
+    template <typename T>
+    static T scalar(T x) { return std::log(x); }
+    template <typename T>
+    static constexpr bool kVectorized = Eigen::internal::packet_traits<T>::HasLog;
+};
+
+struct Log1pFunction {
+    template <typename T, typename Packet>
+    static Packet packet(const Packet& x) { return Eigen::internal::plog1p(x); }
+    template <typename T>
+    static T scalar(T x) { return std::log1p(x); }
+    template <typename T>
+    static constexpr bool kVectorized = Eigen::internal::packet_traits<T>::HasLog1p;
+};
+
+}  // namespace detail
+
+// Writes F(x[i]) for n values, each through the same code: Eigen's packet
+// function where it has one for T, the scalar one otherwise. Eigen's array
+// assignment computes the values before the output's first aligned address
+// with the scalar function, which can differ in the last bit, so a result
+// would depend on where the output sits in memory. `out` may be `x`.
+template <typename F, typename T>
+void apply_elementwise(const T* x, T* out, Index n) {
+    if constexpr (F::template kVectorized<T>) {
+        using Packet = typename Eigen::internal::packet_traits<T>::type;
+        constexpr Index P = Eigen::internal::packet_traits<T>::size;
+        Index i = 0;
+        for (; i + P <= n; i += P) {
+            Eigen::internal::pstoreu(out + i, F::template packet<T>(Eigen::internal::ploadu<Packet>(x + i)));
+        }
+        if (i < n) {
+            // The last values go through a full packet padded with zeros.
+            T lanes[P];
+            for (Index j = 0; j < P; ++j) lanes[j] = i + j < n ? x[i + j] : T(0);
+            Eigen::internal::pstoreu(lanes, F::template packet<T>(Eigen::internal::ploadu<Packet>(lanes)));
+            std::copy_n(lanes, n - i, out + i);
+        }
+    } else {
+        for (Index i = 0; i < n; ++i) out[i] = F::template scalar<T>(x[i]);
+    }
 }
 
 // Writes exp(-|x|) for every element: a value in (0, 1], 0 once it underflows.
@@ -28,16 +102,8 @@ template <typename T>
 void exp_neg_abs(const T* x, T* out, Index n) {
     Eigen::Map<const ArrayX<T>> input(x, n);
     Eigen::Map<ArrayX<T>> result(out, n);
-    result = (-input.abs()).exp();
-    // A vectorized test first: the scalar loop below, run on every element,
-    // took as long as the vectorized exponentials.
-    if (n == 0 || !(input.abs().template maxCoeff<Eigen::PropagateNumbers>() > exp_vectorized_limit<T>())) {
-        return;
-    }
-    for (Index i = 0; i < n; ++i) {
-        const T magnitude = std::abs(x[i]);
-        if (magnitude > exp_vectorized_limit<T>()) result[i] = std::exp(-magnitude);
-    }
+    result = -input.abs();
+    apply_elementwise<detail::ExpFunction>(out, out, n);
 }
 
 // sigmoid(x) = 1 / (1 + exp(-x)), evaluated as e / (1 + e) with e = exp(x)
@@ -57,9 +123,26 @@ template <typename T>
 void log_sigmoid(const T* x, T* out, Index n) {
     ArrayX<T> e(n);
     exp_neg_abs(x, e.data(), n);
+    apply_elementwise<detail::Log1pFunction>(e.data(), e.data(), n);
     Eigen::Map<const ArrayX<T>> input(x, n);
     Eigen::Map<ArrayX<T>> result(out, n);
-    result = input.min(T(0)) - e.log1p();
+    result = input.min(T(0)) - e;
+}
+
+// Sums exp(z[j] - shift) for j in [0, k) in index order, in double, so that
+// the result does not depend on where the row sits in memory.
+template <typename T>
+double sum_shifted_exp(const T* z, Index k, T shift) {
+    constexpr Index kGroup = 64;
+    T values[kGroup];
+    double total = 0;
+    for (Index begin = 0; begin < k; begin += kGroup) {
+        const Index size = std::min(kGroup, k - begin);
+        for (Index j = 0; j < size; ++j) values[j] = z[begin + j] - shift;
+        apply_elementwise<detail::ExpFunction>(values, values, size);
+        total += ordered_sum(values, size);
+    }
+    return total;
 }
 
 // Log of the sum of exponentials of one row, with the row maximum subtracted
@@ -69,7 +152,7 @@ T log_sum_exp(const T* row, Index k) {
     Eigen::Map<const ArrayX<T>> z(row, k);
     const T max = z.maxCoeff();
     if (!std::isfinite(max)) return max;
-    return max + std::log((z - max).exp().sum());
+    return max + T(std::log(sum_shifted_exp(row, k, max)));
 }
 
 // Writes softmax of one row whose maximum is not finite. With +inf entries
@@ -102,8 +185,11 @@ void softmax_rows(const T* z, T* out, Index rows, Index k) {
     Eigen::Map<const RowArray<T>> logits(z, rows, k);
     Eigen::Map<RowArray<T>> result(out, rows, k);
     const ArrayX<T> max = logits.rowwise().maxCoeff();
-    result = (logits.colwise() - max).exp();
-    const ArrayX<T> total = result.rowwise().sum();
+    result = logits.colwise() - max;
+    apply_elementwise<detail::ExpFunction>(out, out, rows * k);
+    // Row sums in index order: Eigen's would depend on the rows' alignment.
+    ArrayX<T> total(rows);
+    for (Index i = 0; i < rows; ++i) total[i] = T(ordered_sum(out + i * k, k));
     result.colwise() /= total;
     for (Index i = 0; i < rows; ++i) {
         if (!std::isfinite(max[i])) softmax_row_infinite(z + i * k, out + i * k, k);

@@ -30,16 +30,15 @@ void binary_cross_entropy(const T* logits, const T* targets, Index n, T* loss, T
     // Groups of rows small enough for buffers on the stack, so that the fused
     // pass allocates nothing per block.
     constexpr Index kGroup = 64;
-    // Aligned, so that Eigen's exponential does not compute the elements
-    // before the first aligned one with the scalar std::exp.
-    alignas(EIGEN_MAX_ALIGN_BYTES) T e_buffer[kGroup];
+    // Aligned, so that no packet of the exponentials spans two cache lines.
+    alignas(64) T e_buffer[kGroup];
     for (Index begin = 0; begin < n; begin += kGroup) {
         const Index size = std::min(kGroup, n - begin);
         Eigen::Map<ArrayX<T>> e(e_buffer, size);
         exp_neg_abs(logits + begin, e.data(), size);
         const T* z = logits + begin;
         const T* y = targets + begin;
-        if (loss != nullptr) Eigen::Map<ArrayX<T>>(loss + begin, size) = e.log1p();
+        if (loss != nullptr) apply_elementwise<detail::Log1pFunction>(e.data(), loss + begin, size);
         // Eigen 3.4 evaluates an array expression containing select() one
         // value at a time, so the other terms are computed here in packets.
         // A term is dropped by ANDing it with its comparison mask, which also
@@ -131,10 +130,14 @@ bool softmax_cross_entropy_finite(const T* logits, const std::int64_t* targets, 
     g = z.colwise() - max;
     // exp over a flat 1-D view: Eigen 3.4 evaluates exp of a row-major
     // broadcast expression one scalar at a time.
-    Eigen::Map<ArrayX<T>> flat(grad, n * k);
-    flat = flat.exp();
-    total = g.rowwise().sum();
-    if (loss != nullptr) Eigen::Map<ArrayX<T>>(loss, n) = max + total.log() - target_logit;
+    apply_elementwise<detail::ExpFunction>(grad, grad, n * k);
+    // Row sums in index order: Eigen's would depend on the rows' alignment.
+    for (Index i = 0; i < n; ++i) total[i] = T(ordered_sum(grad + i * k, k));
+    if (loss != nullptr) {
+        T* out = loss;
+        apply_elementwise<detail::LogFunction>(total.data(), out, n);
+        Eigen::Map<ArrayX<T>>(out, n) += max - target_logit;
+    }
     g.colwise() /= total;
     for (Index i = 0; i < n; ++i) g(i, targets[i]) -= T(1);
     return true;
