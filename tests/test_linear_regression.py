@@ -1,6 +1,7 @@
 """LinearRegression against closed forms and scikit-learn's linear models."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -202,3 +203,16 @@ def test_strings_in_y_are_rejected_by_name(y):
 def test_strings_in_y_val_are_rejected_by_name():
     with pytest.raises(ValueError, match="y_val must contain only numbers"):
         LinearRegression().fit([[1.0], [2.0]], [1.0, 2.0], X_val=[[1.0]], y_val=["q"])
+
+
+def test_huge_targets_fail_with_advice_about_the_target():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 3))
+    y = X @ np.array([1.0, 2.0, 3.0]) * 1e300
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's overflow warning must not leak
+        with pytest.raises(FloatingPointError) as raised:
+            LinearRegression().fit(X, y)
+    message = str(raised.value)
+    assert "standardize the features and the target" in message
+    assert "class_weight" not in message

@@ -580,3 +580,10 @@ def test_mini_batch_products_identical_for_any_thread_count(dtype, settings):
 def test_regressor_rejects_strings_in_y_by_name():
     with pytest.raises(ValueError, match="y must contain only numbers"):
         MLPRegressor().fit([[1.0], [2.0]], ["a", "b"])
+
+
+def test_network_too_large_to_allocate_names_the_layers():
+    model = MLPClassifier(hidden_layer_sizes=(10**11,))
+    with pytest.raises(MemoryError, match=r"hidden_layer_sizes \(now \(100000000000,\)\)"):
+        model.fit(np.zeros((4, 3)), [0, 1, 0, 1])
+    assert not hasattr(model, "layers_")

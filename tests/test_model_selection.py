@@ -800,3 +800,13 @@ def test_learning_curve_result_fields():
         val_null_cost=0.68,
     )
     assert "nan" in str(curve)
+
+
+def test_stratify_error_names_at_most_five_classes():
+    # A continuous target read as classes: one "class" per value.
+    y = np.arange(40) // 2
+    with pytest.raises(ValueError, match="cannot stratify") as raised:
+        train_val_test_split(y, val_size=0.25, test_size=0.25, stratify=y, random_state=0)
+    message = str(raised.value)
+    assert message.count("members)") == 5
+    assert "and 15 more of the 20 classes" in message

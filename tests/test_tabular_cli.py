@@ -270,7 +270,8 @@ def test_invalid_param_is_reported(run, regression_csv):
     assert err.startswith("fastml train: error: invalid --param:")
 
 
-def test_param_rejected_by_fit_is_reported(run, classification_csv):
+@pytest.mark.parametrize("assignment", ["alpha=-1", "alpha=abc", "optimizer=foo"])
+def test_bad_param_value_is_rejected_before_training(run, classification_csv, assignment):
     code, out, err = run(
         "train",
         "--data",
@@ -278,11 +279,21 @@ def test_param_rejected_by_fit_is_reported(run, classification_csv):
         "--target",
         "answer",
         "--param",
-        "alpha=-1",
+        assignment,
     )
     assert code == 2
-    assert err.startswith("fastml train: error: fitting LogisticRegression failed:")
-    assert "alpha must be a float in [0, inf); got -1" in err
+    assert out == ""
+    assert err.startswith("fastml train: error: invalid --param: LogisticRegression:")
+    assert assignment.partition("=")[2] in err
+
+
+def test_diagnose_without_validation_rows(run, classification_csv):
+    code, out, err = run(
+        "diagnose", "--data", classification_csv, "--target", "answer", "--val-size", "0"
+    )
+    assert code == 2
+    assert out == ""
+    assert "--val-size 0 leaves no validation rows" in err
 
 
 def test_param_values_are_literals():

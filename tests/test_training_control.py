@@ -455,3 +455,10 @@ def test_rejected_partial_fit_keeps_network_optimizer_state():
     model.partial_fit(X, y)
     for name, values in uninterrupted.layers_.items():
         assert np.array_equal(model.layers_[name], values), name
+
+
+def test_epoch_counts_in_messages_agree_in_number():
+    from fastml._training import _epochs
+
+    assert _epochs(1) == "1 epoch"
+    assert _epochs(2) == "2 epochs"

@@ -167,9 +167,13 @@ def _check_stratification(classes, counts, sizes, required, size_arguments):
     if too_small:
         subject = "class" if len(too_small) == 1 else "classes"
         verb = "has" if len(too_small) == 1 else "have"
+        # A continuous target has a "class" per value: name a few and count the rest.
+        listed = ", ".join(too_small[:5])
+        if len(too_small) > 5:
+            listed += f" and {len(too_small) - 5} more of the {len(classes)} classes"
         raise ValueError(
             f"train_val_test_split: cannot stratify because {subject} "
-            f"{', '.join(too_small)} {verb} fewer than {n_required} members; a "
+            f"{listed} {verb} fewer than {n_required} members; a "
             f"stratified split into {part_list} parts needs at least {n_required} "
             "members of every class. Remove or merge rare classes, or split "
             "without stratify."

@@ -151,7 +151,10 @@ def _add_data_arguments(parser):
         "--random-state",
         type=int,
         default=0,
-        help="seed of the split, the learning-curve subsets and the model (default 0)",
+        help=(
+            "seed of the split, the model and, for diagnose, the learning-curve "
+            "subsets (default 0)"
+        ),
     )
 
 
@@ -163,6 +166,12 @@ def run_diagnose(args):
             plot_path = check_plot_path(args.plot)
             _require_matplotlib()
         problem = _prepare(args, verbose=0)
+        if len(problem.y_val) == 0:
+            raise InputError(
+                f"--val-size {args.val_size} leaves no validation rows; diagnose "
+                "compares training and validation costs, so give --val-size a "
+                "fraction above 0 or a number of rows of at least 1"
+            )
     except InputError as error:
         return _fail("diagnose", error)
 
@@ -501,7 +510,9 @@ def _set_params(model, assignments):
         params[name.strip()] = _parse_param_value(text.strip())
     try:
         model.set_params(**params)
-    except ValueError as error:
+        # Values are checked here, before any training, not by the first fit.
+        model._validate_params()
+    except (ValueError, TypeError) as error:
         raise InputError(f"invalid --param: {error}") from None
 
 

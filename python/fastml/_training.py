@@ -10,6 +10,7 @@ import math
 import warnings
 
 import numpy as np
+from sklearn.base import is_regressor
 from sklearn.exceptions import ConvergenceWarning
 
 
@@ -61,20 +62,33 @@ def zero_output_cost(output, targets, sample_weight, n_outputs):
     if output == "logistic":
         return n_outputs * math.log(2.0)
     values = np.asarray(targets, dtype=np.float64).reshape(len(targets), -1)
-    per_row = 0.5 * np.square(values).sum(axis=1)
+    # Targets near the float64 limit give an infinite reference, which is
+    # what the divergence check needs, so numpy's overflow warning is muted.
+    with np.errstate(over="ignore"):
+        per_row = 0.5 * np.square(values).sum(axis=1)
     return float(np.average(per_row, weights=sample_weight))
+
+
+def _epochs(count):
+    """Return "1 epoch" or "N epochs"."""
+    return f"{count} epoch" if count == 1 else f"{count} epochs"
 
 
 def _remedy(estimator, fit_arguments):
     """Advice for a cost that ran away or made no progress."""
+    scale = "the features and the target" if is_regressor(estimator) else "the features"
     if getattr(estimator, "optimizer", None) == "lbfgs":
+        if hasattr(estimator, "class_weight"):
+            weights = "sample_weight and class_weight"
+        else:
+            weights = "sample_weight"
         return (
-            "L-BFGS needs no learning rate: standardize the features and check "
-            "sample_weight and class_weight for extreme values."
+            f"L-BFGS needs no learning rate: standardize {scale} and check "
+            f"{weights} for extreme values."
         )
     return (
         f"Use a smaller learning_rate (now {fit_arguments['learning_rate']!r}) or "
-        "standardize the features."
+        f"standardize {scale}."
     )
 
 
@@ -175,11 +189,11 @@ def run_trainer(
         elif costs[-1] > costs[0]:
             failure = (
                 f"training cost rose from {costs[0]:.6g} to {costs[-1]:.6g} over "
-                f"{len(costs)} epochs"
+                f"{_epochs(len(costs))}"
             )
         elif above_reference:
             failure = (
-                f"training cost ended at {final_cost:.6g} after {len(costs)} epochs, "
+                f"training cost ended at {final_cost:.6g} after {_epochs(len(costs))}, "
                 f"more than twice the {reference_cost:.6g} of a model whose "
                 "outputs are all zero"
             )

@@ -189,15 +189,28 @@ class MLPBase(BaseEstimator):
 
     def _new_trainer(self, dtype, layer_sizes, seed):
         alpha, l1_ratio = self._penalty_strengths()
-        return trainer_class(dtype)(
-            layer_sizes=list(layer_sizes),
-            activations=[self.activation] * (len(layer_sizes) - 2),
-            output=self._output,
-            optimizer=self._optimizer_settings(),
-            alpha=alpha,
-            l1_ratio=l1_ratio,
-            seed=seed,
-        )
+        try:
+            return trainer_class(dtype)(
+                layer_sizes=list(layer_sizes),
+                activations=[self.activation] * (len(layer_sizes) - 2),
+                output=self._output,
+                optimizer=self._optimizer_settings(),
+                alpha=alpha,
+                l1_ratio=l1_ratio,
+                seed=seed,
+            )
+        except MemoryError as error:
+            n_params = sum(
+                (inputs + 1) * outputs
+                for inputs, outputs in zip(layer_sizes[:-1], layer_sizes[1:])
+            )
+            size = n_params * np.dtype(dtype).itemsize
+            raise MemoryError(
+                f"{type(self).__name__}: cannot allocate a network of layer sizes "
+                f"{tuple(int(n) for n in layer_sizes)}: {n_params} parameters, "
+                f"{size / 2**30:.3g} GiB for each copy of them ({error}). Use "
+                f"smaller hidden_layer_sizes (now {self.hidden_layer_sizes!r})."
+            ) from error
 
     def _start_network(self, dtype, layer_sizes):
         """Draw the initial weights of the first partial_fit call."""
