@@ -90,3 +90,25 @@ def test_fitted_model_predictions(float_dtype):
         network.predict_proba,
     ):
         assert_same_bits(results_at_many_placements(function, X))
+
+
+@pytest.mark.parametrize(
+    "make_model",
+    [
+        lambda: LogisticRegression(optimizer="lbfgs", max_epochs=30),
+        lambda: LogisticRegression(optimizer="adam", batch_size=32, max_epochs=3, random_state=0),
+        lambda: MLPClassifier(hidden_layer_sizes=(7,), max_epochs=3, random_state=0),
+    ],
+    ids=["lbfgs", "adam", "network"],
+)
+def test_training_at_every_offset(make_model, float_dtype):
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((203, 19)).astype(float_dtype)
+    labels = np.digitize(X[:, 0] - X[:, 3], [-0.5, 0.5])
+    fitted = []
+    for offset in range(16):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = make_model().fit(at_offset(X, offset), labels)
+        fitted.append(model.coef_ if hasattr(model, "coef_") else model.layers_["layers.0.weight"])
+    assert_same_bits(fitted)
