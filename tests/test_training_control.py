@@ -1,6 +1,7 @@
 """Training control of the linear models: validation, early stopping,
 warm starts, partial_fit, class weights, divergence and determinism."""
 
+import copy
 import pickle
 import warnings
 
@@ -462,3 +463,15 @@ def test_epoch_counts_in_messages_agree_in_number():
 
     assert _epochs(1) == "1 epoch"
     assert _epochs(2) == "2 epochs"
+
+
+@pytest.mark.parametrize("copy_model", [pickle.dumps, copy.deepcopy])
+def test_pickling_keeps_the_original_optimizer_state(copy_model):
+    X, y = standardized_binary_data()
+    settings = dict(optimizer="adam", batch_size=64, warm_start=True, random_state=0, max_epochs=3)
+    twin = fit_quietly(LogisticRegression(**settings), X, y)
+    model = fit_quietly(LogisticRegression(**settings), X, y)
+    copy_model(model)
+    fit_quietly(twin, X, y)
+    fit_quietly(model, X, y)
+    assert np.array_equal(model.coef_, twin.coef_)

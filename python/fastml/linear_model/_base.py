@@ -95,7 +95,9 @@ class LinearModelBase(BaseEstimator):
         # The C++ trainer is not picklable. NOTE: an unpickled model keeps
         # coef_ and intercept_, but warm_start and partial_fit on it start
         # with fresh optimizer state (momentum, Adam moments, L-BFGS history).
-        state = super().__getstate__()
+        # A copy: the state that BaseEstimator returns can be the instance's
+        # own __dict__, and the pickled model must keep its trainer.
+        state = dict(super().__getstate__())
         state.pop("_trainer", None)
         return state
 
