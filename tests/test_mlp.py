@@ -582,8 +582,21 @@ def test_regressor_rejects_strings_in_y_by_name():
         MLPRegressor().fit([[1.0], [2.0]], ["a", "b"])
 
 
-def test_network_too_large_to_allocate_names_the_layers():
-    model = MLPClassifier(hidden_layer_sizes=(10**11,))
-    with pytest.raises(MemoryError, match=r"hidden_layer_sizes \(now \(100000000000,\)\)"):
-        model.fit(np.zeros((4, 3)), [0, 1, 0, 1])
+@pytest.mark.parametrize("width", [10**11, 2**61, 10**20])
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_network_too_large_to_allocate_names_the_layers(width, method):
+    model = MLPClassifier(hidden_layer_sizes=(width,))
+    arguments = {"classes": [0, 1]} if method == "partial_fit" else {}
+    with pytest.raises(MemoryError, match=rf"hidden_layer_sizes \(now \({width},\)\)"):
+        getattr(model, method)(np.zeros((4, 3)), [0, 1, 0, 1], **arguments)
     assert not hasattr(model, "layers_")
+
+
+def test_parameter_count_overflow_is_rejected_by_the_core(monkeypatch):
+    # Where the machine's memory is unknown, the C++ core still refuses a
+    # parameter count that would wrap around.
+    from fastml.neural_network import _base
+
+    monkeypatch.setattr(_base, "_physical_memory_bytes", lambda: None)
+    with pytest.raises(ValueError, match="give more than"):
+        MLPClassifier(hidden_layer_sizes=(2**61,)).fit(np.zeros((4, 3)), [0, 1, 0, 1])

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <algorithm>
+#include <limits>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -96,9 +97,16 @@ public:
             throw_invalid_argument("Network: the softmax output needs n_outputs >= 2; got ",
                                    n_outputs());
         }
+        // Parameter counts past the range of Index would wrap around and
+        // size the buffers wrongly, so they are rejected here.
+        constexpr Index kMaxParams = std::numeric_limits<Index>::max() / 16;
         Index offset = 0;
         for (Index l = 0; l < n_layers(); ++l) {
             offsets_.push_back(offset);
+            if (fan_in(l) >= kMaxParams || fan_out(l) > (kMaxParams - offset) / (fan_in(l) + 1)) {
+                throw_invalid_argument("Network: layer_sizes ", fan_in(l), " -> ", fan_out(l),
+                                       " give more than ", kMaxParams, " parameters");
+            }
             offset += fan_out(l) * (fan_in(l) + 1);
         }
         offsets_.push_back(offset);

@@ -1,6 +1,7 @@
 """Shared machinery of the dense networks trained by the C++ core."""
 
 import numbers
+import os
 import re
 
 import numpy as np
@@ -116,6 +117,22 @@ def _segments_of(entry, n_layers, estimator_name):
     )
 
 
+def _parameter_count(layer_sizes):
+    """Return the number of weights and biases, as an exact Python int."""
+    return sum(
+        (int(inputs) + 1) * int(outputs)
+        for inputs, outputs in zip(layer_sizes[:-1], layer_sizes[1:])
+    )
+
+
+def _physical_memory_bytes():
+    """Return the machine's memory in bytes, or None where it is not known."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
 class MLPBase(BaseEstimator):
     """Hyperparameters and the training loop common to MLPClassifier and MLPRegressor.
 
@@ -189,6 +206,7 @@ class MLPBase(BaseEstimator):
 
     def _new_trainer(self, dtype, layer_sizes, seed):
         alpha, l1_ratio = self._penalty_strengths()
+        self._check_network_fits_in_memory(dtype, layer_sizes)
         try:
             return trainer_class(dtype)(
                 layer_sizes=list(layer_sizes),
@@ -200,17 +218,34 @@ class MLPBase(BaseEstimator):
                 seed=seed,
             )
         except MemoryError as error:
-            n_params = sum(
-                (inputs + 1) * outputs
-                for inputs, outputs in zip(layer_sizes[:-1], layer_sizes[1:])
+            raise self._network_memory_error(dtype, layer_sizes, str(error)) from error
+
+    def _network_memory_error(self, dtype, layer_sizes, reason):
+        n_params = _parameter_count(layer_sizes)
+        size = n_params * np.dtype(dtype).itemsize
+        return MemoryError(
+            f"{type(self).__name__}: cannot allocate a network of layer sizes "
+            f"{tuple(int(n) for n in layer_sizes)}: {n_params} parameters, "
+            f"{size / 2**30:.3g} GiB for each copy of them ({reason}). Use "
+            f"smaller hidden_layer_sizes (now {self.hidden_layer_sizes!r})."
+        )
+
+    def _check_network_fits_in_memory(self, dtype, layer_sizes):
+        """Raise MemoryError before allocating a network that cannot fit in memory.
+
+        Training holds the parameters, their gradient and up to two optimizer
+        buffers, so four copies must fit; a larger request would otherwise
+        end the process, killed by the system or by a size that wraps around.
+        """
+        needed = 4 * _parameter_count(layer_sizes) * np.dtype(dtype).itemsize
+        available = _physical_memory_bytes()
+        if available is not None and needed > available:
+            raise self._network_memory_error(
+                dtype,
+                layer_sizes,
+                f"training needs about {needed / 2**30:.3g} GiB, more than the "
+                f"{available / 2**30:.3g} GiB of memory of this machine",
             )
-            size = n_params * np.dtype(dtype).itemsize
-            raise MemoryError(
-                f"{type(self).__name__}: cannot allocate a network of layer sizes "
-                f"{tuple(int(n) for n in layer_sizes)}: {n_params} parameters, "
-                f"{size / 2**30:.3g} GiB for each copy of them ({error}). Use "
-                f"smaller hidden_layer_sizes (now {self.hidden_layer_sizes!r})."
-            ) from error
 
     def _start_network(self, dtype, layer_sizes):
         """Draw the initial weights of the first partial_fit call."""
