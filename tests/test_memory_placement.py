@@ -69,6 +69,12 @@ def test_losses_and_gradients(float_dtype):
         (lambda z: losses.softmax_cross_entropy(z, t2, reduction="none"), z2),
         (lambda z: losses.softmax_cross_entropy(z, t2, return_grad=True)[1], z2),
     ]
+    # Probability rows as targets, placed at every offset as well.
+    soft = rng.dirichlet(np.ones(37), size=61).astype(float_dtype)
+    checks += [
+        (lambda y: losses.softmax_cross_entropy(z2, y, return_grad=True)[1], soft),
+        (lambda y: losses.softmax_cross_entropy(z2, y, reduction="none"), soft),
+    ]
     for function, values in checks:
         assert_same_bits(results_at_many_placements(function, values))
 

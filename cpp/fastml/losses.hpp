@@ -185,7 +185,9 @@ void softmax_cross_entropy_soft(const T* logits, const T* targets, Index n, Inde
         softmax_rows(logits, grad, n, k);
         Eigen::Map<RowArray<T>> g(grad, n, k);
         Eigen::Map<const RowArray<T>> y(targets, n, k);
-        const ArrayX<T> mass = y.rowwise().sum();
+        // Row sums in index order: Eigen's would depend on the rows' alignment.
+        ArrayX<T> mass(n);
+        for (Index i = 0; i < n; ++i) mass[i] = T(ordered_sum(targets + i * k, k));
         g = g.colwise() * mass - y;
     }
 }
