@@ -157,6 +157,34 @@ def test_strings_in_X_are_rejected_by_name(X):
         LogisticRegression().fit(X, [0, 1])
 
 
+@pytest.mark.parametrize(
+    "y_val",
+    [["0", "1"] * 5, np.array([0, "abc"] * 5, dtype=object), [b"0", b"1"] * 5, [0.5] * 10],
+    ids=["digit strings", "mixed", "bytes", "continuous"],
+)
+def test_validation_labels_outside_classes_are_named(y_val):
+    X = np.random.default_rng(0).standard_normal((40, 3))
+    y = np.arange(40) % 2
+    with pytest.raises(ValueError, match=r"y_val has labels \[.+\] that are not in classes_"):
+        LogisticRegression(max_epochs=3).fit(X, y, X_val=X[:10], y_val=y_val)
+
+
+@pytest.mark.parametrize(
+    "X_val, message",
+    [
+        ([["a", "b", "c"]] * 10, "X_val must contain only numbers"),
+        (np.full((10, 3), np.nan), "Input X_val contains NaN"),
+        (np.ones((10, 2)), "X_val has 2 features"),
+    ],
+    ids=["strings", "NaN", "feature count"],
+)
+def test_bad_validation_rows_are_named(X_val, message):
+    X = np.random.default_rng(0).standard_normal((40, 3))
+    y = np.arange(40) % 2
+    with pytest.raises(ValueError, match=message):
+        LogisticRegression(max_epochs=3).fit(X, y, X_val=X_val, y_val=y[:10])
+
+
 def test_strings_in_X_leave_a_fitted_model_unchanged():
     model = fit_quietly(LogisticRegression(max_epochs=5), [[0.0], [1.0]], [0, 1])
     coef = model.coef_.copy()

@@ -246,7 +246,7 @@ def test_nan_and_infinity_rejected_before_training(estimator):
         with pytest.raises(ValueError, match=message):
             model.fit(bad, [0, 1, 0, 1])
         assert not hasattr(model, "layers_")
-        with pytest.raises(ValueError, match=message):
+        with pytest.raises(ValueError, match=message.replace("X", "X_val")):
             estimator().fit(X, [0, 1, 0, 1], X_val=bad, y_val=[0, 1, 0, 1])
 
 
@@ -425,9 +425,21 @@ def test_partial_fit_rejects_unknown_label():
     X = np.zeros((4, 2))
     model = MLPClassifier().partial_fit(X, [0, 1, 0, 1], classes=[0, 1])
     with pytest.raises(
-        ValueError, match=r"labels not seen in the first fit: array\(\[7\]\)"
+        ValueError, match=r"y has labels \[7\] that are not in classes_ \[0, 1\]"
     ):
         model.partial_fit(X, [0, 7, 0, 1])
+
+
+@pytest.mark.parametrize(
+    "y_val",
+    [["0", "1"] * 5, np.array([0, "abc"] * 5, dtype=object), [b"0", b"1"] * 5, [0.5] * 10],
+    ids=["digit strings", "mixed", "bytes", "continuous"],
+)
+def test_validation_labels_outside_classes_are_named(y_val):
+    X = np.random.default_rng(0).standard_normal((40, 3))
+    y = np.arange(40) % 2
+    with pytest.raises(ValueError, match=r"MLPClassifier: y_val has labels \[.+\] that are not in classes_"):
+        MLPClassifier(max_epochs=2).fit(X, y, X_val=X[:10], y_val=y_val)
 
 
 def test_regressor_fits_smooth_function():

@@ -115,7 +115,7 @@ def test_validation_data_recorded_without_early_stopping():
             "X_val has 3 samples but y_val has 2",
         ),
         (dict(X_val=np.zeros((2, 64)), y_val=[0, 11]), r"y_val has labels \[11\]"),
-        (dict(X_val=np.zeros((2, 5)), y_val=[0, 1]), "X has 5 features"),
+        (dict(X_val=np.zeros((2, 5)), y_val=[0, 1]), "X_val has 5 features"),
     ],
 )
 def test_validation_data_checked(arguments, message):

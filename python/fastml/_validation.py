@@ -6,6 +6,8 @@ booleans, object arrays of numbers) is converted once to a C-contiguous
 float64 array, or float32 when the input is float32.
 """
 
+import re
+
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
@@ -58,14 +60,20 @@ def check_X_y(estimator, X, y, *, reset=True, multi_output=False, y_numeric=Fals
         raise _not_numbers_error(name, error) from error
 
 
-def check_X(estimator, X, *, reset=False):
-    """Validate X for prediction, with the feature count seen in ``fit``."""
+def check_X(estimator, X, *, reset=False, name="X"):
+    """Validate X for prediction, with the feature count seen in ``fit``.
+
+    ``name`` is the argument named in errors, such as "X_val".
+    """
     try:
         return validate_data(estimator, X, dtype=FLOAT_DTYPES, order="C", reset=reset)
     except ValueError as error:
-        if not str(error).startswith("could not convert"):
+        if str(error).startswith("could not convert"):
+            raise _not_numbers_error(name, error) from error
+        if name == "X":
             raise
-        raise _not_numbers_error("X", error) from error
+        # scikit-learn's messages call the array X.
+        raise ValueError(re.sub(r"\bX\b", name, str(error))) from error
 
 
 def check_sample_weight(sample_weight, X):
@@ -135,3 +143,30 @@ def encode_classes(estimator, y, sample_weight=None):
                 estimator, classes[weighted[0]], " among samples with positive weight"
             )
     return classes, indices.astype(np.int64, copy=False)
+
+
+def label_indices(classes, y, name, estimator_name):
+    """Return the positions of the labels ``y`` in the sorted ``classes``.
+
+    Raises ValueError naming ``name`` and the labels not in ``classes``,
+    also when they are of another type than the classes (strings among
+    integer classes), which a sorted search cannot compare.
+    """
+    y = np.ravel(np.asarray(y))
+    try:
+        indices = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)
+        unknown = np.asarray(classes[indices] != y, dtype=bool)
+    except TypeError:
+        positions = {label: index for index, label in enumerate(classes.tolist())}
+        indices = np.array([positions.get(label, -1) for label in y.tolist()], dtype=np.int64)
+        unknown = indices < 0
+    if unknown.shape != y.shape:
+        unknown = np.ones(y.shape, dtype=bool)
+    if np.any(unknown):
+        labels = sorted({repr(label) for label in y[unknown].tolist()})
+        listed = ", ".join(labels[:5]) + (", ..." if len(labels) > 5 else "")
+        raise ValueError(
+            f"{estimator_name}: {name} has labels [{listed}] that are not in "
+            f"classes_ {classes.tolist()!r}."
+        )
+    return indices.astype(np.int64)

@@ -339,7 +339,7 @@ class LinearModelBase(BaseEstimator):
             raise ValueError(
                 f"{name}: X_val and y_val must be given together; {missing} is None."
             )
-        X_val = check_X(self, X_val).astype(dtype, copy=False)
+        X_val = check_X(self, X_val, name="X_val").astype(dtype, copy=False)
         if len(X_val) != len(y_val):
             raise ValueError(
                 f"{name}: X_val has {len(X_val)} samples but y_val has {len(y_val)}."

@@ -2,11 +2,10 @@
 
 import numpy as np
 from sklearn.base import ClassifierMixin
-from sklearn.utils.multiclass import check_classification_targets
 
 from .. import _core
 from .._params import InstanceOf, Options
-from .._validation import check_X_y, encode_classes
+from .._validation import check_X_y, encode_classes, label_indices
 from ._base import LinearModelBase
 from ._control import class_sample_weights
 
@@ -236,17 +235,7 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
 
     def _indices_of(self, y, name):
         """Return the positions of the labels y in classes_; unknown labels raise."""
-        check_classification_targets(y)
-        indices = np.searchsorted(self.classes_, y)
-        indices = np.clip(indices, 0, len(self.classes_) - 1)
-        unknown = self.classes_[indices] != y
-        if np.any(unknown):
-            labels = np.unique(np.asarray(y)[unknown]).tolist()
-            raise ValueError(
-                f"{type(self).__name__}: {name} has labels {labels!r} that are not in "
-                f"classes_ {self.classes_.tolist()!r}."
-            )
-        return indices.astype(np.int64)
+        return label_indices(self.classes_, y, name, type(self).__name__)
 
     def _targets_from_indices(self, indices, dtype):
         if self.classes_.shape[0] == 2:

@@ -233,7 +233,7 @@ class MLPBase(BaseEstimator):
     def _check_network_fits_in_memory(self, dtype, layer_sizes):
         """Raise MemoryError before allocating a network that cannot fit in memory.
 
-        Training holds the parameters, their gradient and up to two optimizer
+        Training keeps the parameters, their gradient and up to two optimizer
         buffers, so four copies must fit; a larger request would otherwise
         end the process, killed by the system or by a size that wraps around.
         """

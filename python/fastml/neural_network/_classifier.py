@@ -9,7 +9,13 @@ from sklearn.utils.multiclass import type_of_target
 
 from .. import _core
 from .._params import InstanceOf, Options
-from .._validation import check_sample_weight, check_X, check_X_y, encode_classes
+from .._validation import (
+    check_sample_weight,
+    check_X,
+    check_X_y,
+    encode_classes,
+    label_indices,
+)
 from ..linear_model._control import class_sample_weights
 from ..linear_model._base import RestoreOnFailure
 from ._base import MLPBase
@@ -274,15 +280,7 @@ class MLPClassifier(ClassifierMixin, MLPBase):
                     f"{name} must hold only 0 and 1 for multi-label targets."
                 )
             return np.ascontiguousarray(y, dtype=dtype)
-        y = np.ravel(y)
-        indices = np.searchsorted(self.classes_, y)
-        indices = np.clip(indices, 0, len(self.classes_) - 1)
-        unknown = self.classes_[indices] != y
-        if unknown.any():
-            raise ValueError(
-                f"{name} contains labels not seen in the first fit: "
-                f"{np.unique(y[unknown])!r}; known classes are {self.classes_!r}."
-            )
+        indices = label_indices(self.classes_, y, name, type(self).__name__)
         if len(self.classes_) == 2:
             return np.ascontiguousarray(indices, dtype=dtype)
         return np.ascontiguousarray(indices, dtype=np.int64)
@@ -309,7 +307,7 @@ class MLPClassifier(ClassifierMixin, MLPBase):
             raise ValueError(
                 "X_val and y_val must be given together; got only one of them."
             )
-        X_val = check_X(self, X_val).astype(dtype, copy=False)
+        X_val = check_X(self, X_val, name="X_val").astype(dtype, copy=False)
         targets = self._encode_targets(y_val, dtype, "y_val")
         if targets.shape[0] != X_val.shape[0]:
             raise ValueError(

@@ -159,7 +159,7 @@ class MLPRegressor(RegressorMixin, MLPBase):
             raise ValueError(
                 "X_val and y_val must be given together; got only one of them."
             )
-        X_val = check_X(self, X_val).astype(dtype, copy=False)
+        X_val = check_X(self, X_val, name="X_val").astype(dtype, copy=False)
         targets = self._encode_targets(y_val, dtype, "y_val")
         if targets.shape[0] != X_val.shape[0]:
             raise ValueError(
