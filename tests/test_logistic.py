@@ -158,18 +158,6 @@ def test_strings_in_X_are_rejected_by_name(X):
 
 
 @pytest.mark.parametrize(
-    "y_val",
-    [["0", "1"] * 5, np.array([0, "abc"] * 5, dtype=object), [b"0", b"1"] * 5, [0.5] * 10],
-    ids=["digit strings", "mixed", "bytes", "continuous"],
-)
-def test_validation_labels_outside_classes_are_named(y_val):
-    X = np.random.default_rng(0).standard_normal((40, 3))
-    y = np.arange(40) % 2
-    with pytest.raises(ValueError, match=r"y_val has labels \[.+\] that are not in classes_"):
-        LogisticRegression(max_epochs=3).fit(X, y, X_val=X[:10], y_val=y_val)
-
-
-@pytest.mark.parametrize(
     "X_val, message",
     [
         ([["a", "b", "c"]] * 10, "X_val must contain only numbers"),

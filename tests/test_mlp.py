@@ -430,18 +430,6 @@ def test_partial_fit_rejects_unknown_label():
         model.partial_fit(X, [0, 7, 0, 1])
 
 
-@pytest.mark.parametrize(
-    "y_val",
-    [["0", "1"] * 5, np.array([0, "abc"] * 5, dtype=object), [b"0", b"1"] * 5, [0.5] * 10],
-    ids=["digit strings", "mixed", "bytes", "continuous"],
-)
-def test_validation_labels_outside_classes_are_named(y_val):
-    X = np.random.default_rng(0).standard_normal((40, 3))
-    y = np.arange(40) % 2
-    with pytest.raises(ValueError, match=r"MLPClassifier: y_val has labels \[.+\] that are not in classes_"):
-        MLPClassifier(max_epochs=2).fit(X, y, X_val=X[:10], y_val=y_val)
-
-
 def test_regressor_fits_smooth_function():
     rng = np.random.default_rng(9)
     X = rng.uniform(-2, 2, size=(300, 2))

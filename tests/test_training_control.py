@@ -475,3 +475,17 @@ def test_pickling_keeps_the_original_optimizer_state(copy_model):
     fit_quietly(twin, X, y)
     fit_quietly(model, X, y)
     assert np.array_equal(model.coef_, twin.coef_)
+
+
+@pytest.mark.parametrize("estimator", [LogisticRegression, MLPClassifier])
+@pytest.mark.parametrize(
+    "y_val",
+    [["0", "1"] * 5, np.array([0, "abc"] * 5, dtype=object), [b"0", b"1"] * 5, [0.5] * 10],
+    ids=["digit strings", "mixed", "bytes", "continuous"],
+)
+def test_validation_labels_outside_classes_are_named(estimator, y_val):
+    X = np.random.default_rng(0).standard_normal((40, 3))
+    y = np.arange(40) % 2
+    pattern = rf"{estimator.__name__}: y_val has labels \[.+\] that are not in classes_"
+    with pytest.raises(ValueError, match=pattern):
+        estimator(max_epochs=2).fit(X, y, X_val=X[:10], y_val=y_val)
