@@ -216,3 +216,18 @@ def test_huge_targets_fail_with_advice_about_the_target():
     message = str(raised.value)
     assert "standardize the features and the target" in message
     assert "class_weight" not in message
+
+
+def test_targets_beyond_float32_are_rejected_for_float32_X():
+    X = np.random.default_rng(0).standard_normal((20, 2)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"y has values up to .*beyond the range of float32"):
+        LinearRegression().fit(X, np.linspace(-1e300, 1e300, 20))
+
+
+def test_target_mean_overflow_is_reported_without_numpy_warnings():
+    X = np.random.default_rng(0).standard_normal((20, 2))
+    y = np.full(20, 1.7e308)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="the mean of y overflows float64"):
+            LinearRegression().fit(X, y)

@@ -600,3 +600,9 @@ def test_parameter_count_overflow_is_rejected_by_the_core(monkeypatch):
     monkeypatch.setattr(_base, "_physical_memory_bytes", lambda: None)
     with pytest.raises(ValueError, match="give more than"):
         MLPClassifier(hidden_layer_sizes=(2**61,)).fit(np.zeros((4, 3)), [0, 1, 0, 1])
+
+
+def test_regressor_rejects_targets_beyond_float32_for_float32_X():
+    X = np.random.default_rng(0).standard_normal((20, 2)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"y has values up to .*beyond the range of float32"):
+        MLPRegressor().fit(X, np.linspace(-1e300, 1e300, 20))

@@ -24,11 +24,24 @@ def _not_numbers_error(name, error):
 
 
 def as_float_array(values, dtype, name):
-    """Return ``values`` as an array of ``dtype``, naming ``name`` if that fails."""
+    """Return ``values`` as an array of ``dtype``, naming ``name`` if that fails.
+
+    Finite values beyond the range of ``dtype`` (float32) raise ValueError
+    rather than becoming infinite.
+    """
     try:
-        return np.asarray(values, dtype=dtype)
+        array = np.asarray(values, dtype=np.float64)
     except (ValueError, TypeError) as error:
         raise _not_numbers_error(name, error) from error
+    limit = np.finfo(dtype).max
+    finite = array[np.isfinite(array)]
+    if finite.size and np.abs(finite).max() > limit:
+        raise ValueError(
+            f"{name} has values up to {np.abs(finite).max():.3g}, beyond the range of "
+            f"{np.dtype(dtype).name} ({limit:.3g}) in which the model computes. Pass X "
+            f"as float64 or rescale {name}."
+        )
+    return array.astype(dtype, copy=False)
 
 
 def _converts_to_float(values):
@@ -42,16 +55,20 @@ def _converts_to_float(values):
 def check_X_y(estimator, X, y, *, reset=True, multi_output=False, y_numeric=False):
     """Validate X and y as scikit-learn does, keeping float32 and C order."""
     try:
-        return validate_data(
-            estimator,
-            X,
-            y,
-            dtype=FLOAT_DTYPES,
-            order="C",
-            reset=reset,
-            multi_output=multi_output,
-            y_numeric=y_numeric,
-        )
+        # scikit-learn's finite check first sums the array, which can
+        # overflow for values near the float limit before it checks them
+        # one by one. Its numpy warning says nothing about the input.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return validate_data(
+                estimator,
+                X,
+                y,
+                dtype=FLOAT_DTYPES,
+                order="C",
+                reset=reset,
+                multi_output=multi_output,
+                y_numeric=y_numeric,
+            )
     except ValueError as error:
         # NumPy's message names the value but not the argument.
         if not str(error).startswith("could not convert"):
@@ -66,7 +83,8 @@ def check_X(estimator, X, *, reset=False, name="X"):
     ``name`` is the argument named in errors, such as "X_val".
     """
     try:
-        return validate_data(estimator, X, dtype=FLOAT_DTYPES, order="C", reset=reset)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return validate_data(estimator, X, dtype=FLOAT_DTYPES, order="C", reset=reset)
     except ValueError as error:
         if str(error).startswith("could not convert"):
             raise _not_numbers_error(name, error) from error

@@ -212,10 +212,21 @@ class LinearRegression(RegressorMixin, LinearModelBase):
         weights = (
             None if sample_weight is None else np.asarray(sample_weight, np.float64)
         )
-        return (
-            np.average(np.asarray(X, dtype=np.float64), axis=0, weights=weights),
-            np.average(np.asarray(targets, dtype=np.float64), axis=0, weights=weights),
-        )
+        # Values near the float64 limit can overflow the sums: that is
+        # reported below rather than by numpy's warning.
+        with np.errstate(over="ignore", invalid="ignore"):
+            X_offset = np.average(np.asarray(X, dtype=np.float64), axis=0, weights=weights)
+            target_offset = np.average(
+                np.asarray(targets, dtype=np.float64), axis=0, weights=weights
+            )
+        for name, offset in (("X", X_offset), ("y", target_offset)):
+            if not np.all(np.isfinite(offset)):
+                raise ValueError(
+                    f"{type(self).__name__}: the mean of {name} overflows float64, so "
+                    f"{name} cannot be centred for the intercept. Rescale {name}, for "
+                    "example with StandardScaler."
+                )
+        return X_offset, target_offset
 
     def _store(self, trainer, result, n_outputs, n_features, partial):
         super()._store(trainer, result, n_outputs, n_features, partial)
