@@ -57,7 +57,7 @@ def check_X_y(estimator, X, y, *, reset=True, multi_output=False, y_numeric=Fals
     try:
         # scikit-learn's finite check first sums the array, which can
         # overflow for values near the float limit before it checks them
-        # one by one. Its numpy warning says nothing about the input.
+        # one by one. Its numpy warning would tell the user nothing useful.
         with np.errstate(over="ignore", invalid="ignore"):
             return validate_data(
                 estimator,
