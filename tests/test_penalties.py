@@ -149,7 +149,12 @@ def make_estimator(model, penalty, optimizer, **extra):
     estimator_class = LinearRegression if model == "squared" else LogisticRegression
     settings = dict(SETTLE, **OPTIMIZER_SETTINGS[optimizer])
     settings.update(extra)
-    return estimator_class(penalty=penalty, alpha=ALPHA, l1_ratio=0.5, **settings)
+    # Only the settings the penalty uses: the others would give a warning.
+    if penalty is not None:
+        settings["alpha"] = ALPHA
+    if penalty == "elasticnet":
+        settings["l1_ratio"] = 0.5
+    return estimator_class(penalty=penalty, **settings)
 
 
 @pytest.mark.parametrize("model", MODELS)

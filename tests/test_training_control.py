@@ -489,3 +489,33 @@ def test_validation_labels_outside_classes_are_named(estimator, y_val):
     pattern = rf"{estimator.__name__}: y_val has labels \[.+\] that are not in classes_"
     with pytest.raises(ValueError, match=pattern):
         estimator(max_epochs=2).fit(X, y, X_val=X[:10], y_val=y_val)
+
+
+@pytest.mark.parametrize(
+    "estimator, ignored",
+    [
+        (LinearRegression(alpha=1.0), "alpha=1.0"),
+        (LogisticRegression(l1_ratio=0.3), "l1_ratio=0.3"),
+        (LogisticRegression(penalty=None, alpha=0.1), "alpha=0.1"),
+        (MLPClassifier(penalty=None, alpha=1.0, max_epochs=2), "alpha=1.0"),
+    ],
+    ids=["linear alpha", "l2 l1_ratio", "logistic alpha", "network alpha"],
+)
+def test_settings_the_penalty_ignores_give_a_warning(estimator, ignored):
+    X, y = standardized_binary_data()
+    target = X[:, 0] if isinstance(estimator, LinearRegression) else y
+    with pytest.warns(UserWarning, match=f"ignores {ignored}"):
+        fit_quietly(estimator, X, target)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [LinearRegression(), LinearRegression(alpha=0.0), LogisticRegression(penalty="elasticnet", l1_ratio=0.3)],
+    ids=["default", "alpha zero", "elastic net"],
+)
+def test_settings_the_penalty_uses_give_no_warning(estimator):
+    X, y = standardized_binary_data()
+    target = X[:, 0] if isinstance(estimator, LinearRegression) else y
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*ignores.*")
+        estimator.fit(X, target)

@@ -7,8 +7,10 @@ ValueError and a TypeError) that names the estimator, the argument, what is
 allowed and the value received.
 """
 
+import inspect
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -112,4 +114,40 @@ def validate_params(estimator):
         choices = " or ".join(str(spec) for spec in allowed)
         raise InvalidParameterError(
             f"{name}: {param} must be {choices}; got {value!r}."
+        )
+
+
+def warn_ignored_penalty_settings(estimator):
+    """Warn when alpha or l1_ratio is set to a value that the penalty ignores.
+
+    ``penalty=None`` ignores ``alpha`` and ``l1_ratio``, and ``"l1"`` or
+    ``"l2"`` ignores ``l1_ratio``. A value other than the constructor's
+    default is taken as a request that the fit would silently drop.
+    """
+    defaults = inspect.signature(type(estimator).__init__).parameters
+    penalty = estimator.penalty
+    ignored = []
+    if penalty is None:
+        ignored.append("alpha")
+    if penalty != "elasticnet":
+        ignored.append("l1_ratio")
+    # alpha=0 requests no penalty, which penalty=None gives.
+    changed = [
+        f"{name}={getattr(estimator, name)!r}"
+        for name in ignored
+        if name in defaults
+        and getattr(estimator, name) != defaults[name].default
+        and not (name == "alpha" and getattr(estimator, name) == 0)
+    ]
+    if changed:
+        if any(text.startswith("l1_ratio") for text in changed):
+            remedy = "penalty='elasticnet'"
+        else:
+            remedy = "penalty to 'l2', 'l1' or 'elasticnet'"
+        warnings.warn(
+            f"{type(estimator).__name__}: penalty={penalty!r} ignores "
+            f"{' and '.join(changed)}. Set {remedy} to use "
+            f"{'them' if len(changed) > 1 else 'it'}.",
+            UserWarning,
+            stacklevel=4,
         )

@@ -8,7 +8,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .. import _core
-from .._params import InstanceOf, Interval, Options, validate_params
+from .._params import (
+    InstanceOf,
+    Interval,
+    Options,
+    validate_params,
+    warn_ignored_penalty_settings,
+)
 from .._training import run_trainer, zero_output_cost
 from .._validation import check_sample_weight, check_X
 from ..optimizers import resolve_optimizer, resolve_schedule
@@ -109,6 +115,7 @@ class LinearModelBase(BaseEstimator):
         errors are re-raised with the estimator's name.
         """
         validate_params(self)
+        warn_ignored_penalty_settings(self)
         name = type(self).__name__
         try:
             settings = self._optimizer_settings()

@@ -49,9 +49,12 @@ class LinearRegression(RegressorMixin, LinearModelBase):
         With ``optimizer="lbfgs"`` an L1 part switches to OWL-QN, the
         orthant-wise L-BFGS, which also gives exact zeros.
     alpha : float >= 0, default=1e-4
-        Penalty strength.
+        Penalty strength. ``penalty=None`` ignores it, with a warning when
+        it is set to a value other than the default or 0.
     l1_ratio : float in [0, 1], default=0.15
-        Share of the L1 part for ``penalty="elasticnet"``.
+        Share of the L1 part for ``penalty="elasticnet"``. Other penalties
+        ignore it, with a warning when it is set to a value other than the
+        default.
     fit_intercept : bool, default=True
         Whether to learn an intercept.
     optimizer : str or update rule, default="lbfgs"

@@ -16,6 +16,7 @@ from .._params import (
     InvalidParameterError,
     Options,
     validate_params,
+    warn_ignored_penalty_settings,
 )
 from .._training import run_trainer, zero_output_cost
 from .._validation import check_X
@@ -167,6 +168,7 @@ class MLPBase(BaseEstimator):
 
     def _validate_params(self):
         validate_params(self)
+        warn_ignored_penalty_settings(self)
         try:
             resolve_optimizer(self.optimizer, self.learning_rate)
             resolve_schedule(self.schedule, self.max_epochs)

@@ -53,8 +53,12 @@ class MLPClassifier(ClassifierMixin, MLPBase):
         and Glorot uniform otherwise, the output layer included; biases at 0.
     penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
     alpha : float >= 0, default=1e-4
+        Penalty strength. ``penalty=None`` ignores it, with a warning when
+        it is set to a value other than the default or 0.
     l1_ratio : float in [0, 1], default=0.15
-        Share of the L1 part for ``penalty="elasticnet"``.
+        Share of the L1 part for ``penalty="elasticnet"``. Other penalties
+        ignore it, with a warning when it is set to a value other than the
+        default.
     optimizer : str or update rule object, default="adam"
         "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"
         or an object from ``fastml.optimizers``; L-BFGS is for linear models.
