@@ -302,6 +302,9 @@ def test_param_values_are_literals():
     assert _tabular_cli._parse_param_value("(10, 5)") == (10, 5)
     assert _tabular_cli._parse_param_value("None") is None
     assert _tabular_cli._parse_param_value("lbfgs") == "lbfgs"
+    assert _tabular_cli._parse_param_value("true") is True
+    assert _tabular_cli._parse_param_value("FALSE") is False
+    assert _tabular_cli._parse_param_value("none") is None
 
 
 def test_malformed_param_is_reported(run, regression_csv):
@@ -689,3 +692,22 @@ def test_warnings_print_as_one_line(regression_csv, capsys):
     assert any(line.startswith("fastml train: warning: ") for line in lines), err
     assert all(line.startswith("fastml train: warning: ") for line in lines), err
     assert "warnings.warn" not in err
+
+
+@pytest.fixture
+def quantity_csv(tmp_path):
+    rng = np.random.default_rng(2)
+    x = rng.normal(0, 1, (60, 2))
+    amount = np.round(100 + 30 * x[:, 0]).astype(int)
+    rows = [(f"{a:.6f}", f"{b:.6f}", int(t)) for (a, b), t in zip(x, amount)]
+    return write_csv(tmp_path / "amounts.csv", ["x1", "x2", "amount"], rows)
+
+
+@pytest.mark.parametrize("model", ["logistic", "softmax"])
+def test_classifier_on_a_quantity_suggests_regression(run, quantity_csv, model):
+    code, out, err = run("train", "--data", quantity_csv, "--target", "amount", "--model", model)
+    assert code == 2
+    assert out == ""
+    assert "--model linear" in err
+    assert ".." not in err
+    assert len(err) < 600

@@ -131,9 +131,14 @@ def choose_task(name, raw_target, target):
             "a classifier needs at least two"
         )
     if name == "logistic" and n_classes > 2:
+        quantity = (
+            ", or --model linear if it is a quantity rather than labels"
+            if n_classes > MAX_INFERRED_CLASSES
+            else ""
+        )
         raise InputError(
             f"--model logistic is binary, but column {target!r} has {n_classes} "
-            "classes; use --model softmax"
+            f"classes; use --model softmax{quantity}"
         )
     if name is None:
         name = "logistic" if n_classes == 2 else "softmax"

@@ -487,7 +487,15 @@ def _prepare(args, verbose):
             random_state=args.random_state,
         )
     except ValueError as error:
-        raise InputError(f"cannot split {args.data}: {error}") from None
+        message = str(error)
+        n_values = len(np.unique(y))
+        if task == "classification" and n_values > MAX_INFERRED_CLASSES:
+            message = (
+                f"{message.rstrip('.')}. Column {args.target!r} has {n_values} "
+                "distinct values: if it is a quantity rather than labels, use "
+                "--model linear (or mlp)"
+            )
+        raise InputError(f"cannot split {args.data}: {message}") from None
     scaled = "features and target" if task == "regression" else "features"
     summary = (
         f"model: {name} (standardized {scaled}, "
@@ -517,7 +525,14 @@ def _set_params(model, assignments):
 
 
 def _parse_param_value(text):
-    """Read a Python literal such as 0.1, 100, True or (10, 5), else keep the text."""
+    """Read a Python literal such as 0.1, 100, True or (10, 5), else keep the text.
+
+    true, false and none are read as True, False and None in any case, as
+    command lines and configuration files usually spell them.
+    """
+    words = {"true": True, "false": False, "none": None}
+    if text.lower() in words:
+        return words[text.lower()]
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):

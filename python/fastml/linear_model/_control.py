@@ -25,8 +25,9 @@ def hold_out_rows(n_samples, validation_fraction, seed, stratify):
     except ValueError as error:
         raise ValueError(
             f"early_stopping cannot hold out validation_fraction="
-            f"{validation_fraction} of {n_samples} samples: {error}. Pass X_val and "
-            "y_val, raise validation_fraction, or set early_stopping=False."
+            f"{validation_fraction} of {n_samples} samples: {str(error).rstrip('.')}. "
+            "Pass X_val and y_val, raise validation_fraction, or set "
+            "early_stopping=False."
         ) from None
     return np.sort(train), np.sort(validation)
 
