@@ -77,6 +77,10 @@ def _epochs(count):
 def _remedy(estimator, fit_arguments):
     """Advice for a cost that ran away or made no progress."""
     scale = "the features and the target" if is_regressor(estimator) else "the features"
+    alpha = getattr(estimator, "alpha", 0.0)
+    if getattr(estimator, "penalty", None) is not None and alpha > 1e3:
+        # A penalty this strong makes the steps overflow whatever the rate.
+        return f"Use a smaller alpha (now {alpha!r}); values above about 1 are rarely useful."
     if getattr(estimator, "optimizer", None) == "lbfgs":
         if hasattr(estimator, "class_weight"):
             weights = "sample_weight and class_weight"
