@@ -223,7 +223,7 @@ def test_huge_targets_fail_with_advice_about_the_target():
 
 def test_targets_beyond_float32_are_rejected_for_float32_X():
     X = np.random.default_rng(0).standard_normal((20, 2)).astype(np.float32)
-    with pytest.raises(ValueError, match=r"y has values up to .*beyond the range of float32"):
+    with pytest.raises(ValueError, match=r"y has values of magnitude up to .*beyond the range of float32"):
         LinearRegression().fit(X, np.linspace(-1e300, 1e300, 20))
 
 
@@ -234,3 +234,23 @@ def test_target_mean_overflow_is_reported_without_numpy_warnings():
         warnings.simplefilter("error")
         with pytest.raises(ValueError, match="the mean of y overflows float64"):
             LinearRegression().fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "fit_arguments, name",
+    [
+        (dict(y=np.tile([3.4e38, -3.4e38, 3.4e38], 10)), "y minus its mean"),
+        (dict(X_val="first five rows", y_val=np.full(5, 1e39)), "y_val"),
+    ],
+    ids=["centred y", "y_val"],
+)
+def test_float32_range_of_centred_targets(fit_arguments, name):
+    X = np.random.default_rng(0).standard_normal((30, 3)).astype(np.float32)
+    arguments = dict(y=X[:, 0].astype(np.float64))
+    arguments.update(fit_arguments)
+    if "X_val" in arguments:
+        arguments["X_val"] = X[:5]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=f"{name} has values of magnitude up to"):
+            LinearRegression().fit(X, **arguments)

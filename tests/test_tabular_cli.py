@@ -694,6 +694,19 @@ def test_warnings_print_as_one_line(regression_csv, capsys):
     assert "warnings.warn" not in err
 
 
+@pytest.mark.filterwarnings("always::UserWarning")
+def test_repeated_warning_prints_once(regression_csv, capsys):
+    # diagnose fits the model once per learning-curve point, each time with
+    # the same ignored alpha.
+    code = cli.main(
+        ["diagnose", "--data", str(regression_csv), "--target", "price", "--model", "linear",
+         "--param", "alpha=1.0"]
+    )
+    assert code == 0
+    err = capsys.readouterr().err
+    assert err.count("penalty=None ignores alpha=1.0") == 1, err
+
+
 @pytest.fixture
 def quantity_csv(tmp_path):
     rng = np.random.default_rng(2)

@@ -37,7 +37,7 @@ def as_float_array(values, dtype, name):
     finite = array[np.isfinite(array)]
     if finite.size and np.abs(finite).max() > limit:
         raise ValueError(
-            f"{name} has values up to {np.abs(finite).max():.3g}, beyond the range of "
+            f"{name} has values of magnitude up to {np.abs(finite).max():.3g}, beyond the range of "
             f"{np.dtype(dtype).name} ({limit:.3g}) in which the model computes. Pass X "
             f"as float64 or rescale {name}."
         )

@@ -50,10 +50,15 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     # Warnings (a ConvergenceWarning from fit) print as one line that names
     # the command, instead of Python's two lines pointing at library code.
+    # A message repeated by the many fits of a learning curve prints once.
     previous = warnings.showwarning
+    shown = set()
 
     def show_warning(message, category, filename, lineno, file=None, line=None):
-        sys.stderr.write(f"fastml {args.command}: warning: {message}\n")
+        text = f"fastml {args.command}: warning: {message}\n"
+        if text not in shown:
+            shown.add(text)
+            sys.stderr.write(text)
 
     warnings.showwarning = show_warning
     try:

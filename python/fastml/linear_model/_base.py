@@ -16,7 +16,7 @@ from .._params import (
     warn_ignored_penalty_settings,
 )
 from .._training import run_trainer, zero_output_cost
-from .._validation import check_sample_weight, check_X
+from .._validation import as_float_array, check_sample_weight, check_X
 from ..optimizers import resolve_optimizer, resolve_schedule
 from ._control import split_validation
 
@@ -270,7 +270,9 @@ class LinearModelBase(BaseEstimator):
             return X, targets
         X_offset, target_offset = self._trainer_offsets
         X = np.ascontiguousarray(X - X_offset, dtype=X.dtype)
-        targets = np.ascontiguousarray(targets - target_offset, dtype=X.dtype)
+        # Centred in float64, then checked against the range of X's dtype.
+        centred = np.asarray(targets, dtype=np.float64) - target_offset
+        targets = np.ascontiguousarray(as_float_array(centred, X.dtype, "y minus its mean"))
         return X, targets
 
     def _run(

@@ -199,7 +199,7 @@ class LinearRegression(RegressorMixin, LinearModelBase):
         return targets, "squared", targets.shape[1]
 
     def _encode_validation_targets(self, y_val, dtype, n_outputs):
-        targets = as_float_array(y_val, np.float64, "y_val")
+        targets = as_float_array(y_val, dtype, "y_val")
         targets = targets.reshape(targets.shape[0], -1)
         if not np.all(np.isfinite(targets)):
             raise ValueError(f"{type(self).__name__}: y_val contains NaN or infinity.")
