@@ -525,3 +525,11 @@ def test_divergence_from_a_huge_alpha_advises_a_smaller_alpha():
     X, y = standardized_binary_data()
     with pytest.raises(FloatingPointError, match=r"Use a smaller alpha \(now 1e\+308\)"):
         LogisticRegression(alpha=1e308, optimizer="adam").fit(X, y)
+
+
+@pytest.mark.parametrize("estimator", [LogisticRegression, MLPClassifier])
+def test_validation_labels_of_several_columns_are_rejected(estimator):
+    X, y = standardized_binary_data()
+    y_val = np.stack([y[:10], y[:10]], axis=1)
+    with pytest.raises(ValueError, match=r"y_val must be one label per row; got shape \(10, 2\)"):
+        estimator(max_epochs=2).fit(X, y, X_val=X[:10], y_val=y_val)

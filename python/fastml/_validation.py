@@ -170,7 +170,12 @@ def label_indices(classes, y, name, estimator_name):
     also when they are of another type than the classes (strings among
     integer classes), which a sorted search cannot compare.
     """
-    y = np.ravel(np.asarray(y))
+    y = np.asarray(y)
+    if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
+        raise ValueError(
+            f"{estimator_name}: {name} must be one label per row; got shape {y.shape}."
+        )
+    y = np.ravel(y)
     try:
         indices = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)
         unknown = np.asarray(classes[indices] != y, dtype=bool)
