@@ -128,15 +128,12 @@ bool softmax_cross_entropy_finite(const T* logits, const std::int64_t* targets, 
     }
     Eigen::Map<RowArray<T>> g(grad, n, k);
     g = z.colwise() - max;
-    // exp over a flat 1-D view: Eigen 3.4 evaluates exp of a row-major
-    // broadcast expression one scalar at a time.
     apply_elementwise<detail::ExpFunction>(grad, grad, n * k);
     // Row sums in index order: Eigen's would depend on the rows' alignment.
     for (Index i = 0; i < n; ++i) total[i] = T(ordered_sum(grad + i * k, k));
     if (loss != nullptr) {
-        T* out = loss;
-        apply_elementwise<detail::LogFunction>(total.data(), out, n);
-        Eigen::Map<ArrayX<T>>(out, n) += max - target_logit;
+        apply_elementwise<detail::LogFunction>(total.data(), loss, n);
+        Eigen::Map<ArrayX<T>>(loss, n) += max - target_logit;
     }
     g.colwise() /= total;
     for (Index i = 0; i < n; ++i) g(i, targets[i]) -= T(1);
