@@ -521,7 +521,7 @@ def test_settings_the_penalty_uses_give_no_warning(estimator):
         estimator.fit(X, target)
 
 
-def test_divergence_from_a_huge_alpha_advises_a_smaller_alpha():
+def test_huge_alpha_divergence_advice():
     X, y = standardized_binary_data()
     with pytest.raises(FloatingPointError, match=r"Use a smaller alpha \(now 1e\+308\)"):
         LogisticRegression(alpha=1e308, optimizer="adam").fit(X, y)

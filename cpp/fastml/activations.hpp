@@ -187,9 +187,8 @@ void softmax_rows(const T* z, T* out, Index rows, Index k) {
     const ArrayX<T> max = logits.rowwise().maxCoeff();
     result = logits.colwise() - max;
     apply_elementwise<detail::ExpFunction>(out, out, rows * k);
-    // Row sums in index order: Eigen's would depend on the rows' alignment.
     ArrayX<T> total(rows);
-    for (Index i = 0; i < rows; ++i) total[i] = T(ordered_sum(out + i * k, k));
+    ordered_row_sums(out, rows, k, total);
     result.colwise() /= total;
     for (Index i = 0; i < rows; ++i) {
         if (!std::isfinite(max[i])) softmax_row_infinite(z + i * k, out + i * k, k);

@@ -74,6 +74,14 @@ double ordered_sum(const T* x, Index n) {
     return total;
 }
 
+// Writes the ordered_sum of each row of the row-major (rows x k) block x.
+// Eigen's row sums start at each row's first aligned element, so they would
+// depend on where the block sits in memory.
+template <typename T, typename Sums>
+void ordered_row_sums(const T* x, Index rows, Index k, Sums& sums) {
+    for (Index i = 0; i < rows; ++i) sums[i] = T(ordered_sum(x + i * k, k));
+}
+
 // Rows per chunk of a set of at most kChunkRows rows, such as a mini-batch:
 // small enough that the threads share a batch of 128 rows.
 constexpr Index kSmallChunkRows = 64;

@@ -129,8 +129,7 @@ bool softmax_cross_entropy_finite(const T* logits, const std::int64_t* targets, 
     Eigen::Map<RowArray<T>> g(grad, n, k);
     g = z.colwise() - max;
     apply_elementwise<detail::ExpFunction>(grad, grad, n * k);
-    // Row sums in index order: Eigen's would depend on the rows' alignment.
-    for (Index i = 0; i < n; ++i) total[i] = T(ordered_sum(grad + i * k, k));
+    ordered_row_sums(grad, n, k, total);
     if (loss != nullptr) {
         apply_elementwise<detail::LogFunction>(total.data(), loss, n);
         Eigen::Map<ArrayX<T>>(loss, n) += max - target_logit;
@@ -182,9 +181,8 @@ void softmax_cross_entropy_soft(const T* logits, const T* targets, Index n, Inde
         softmax_rows(logits, grad, n, k);
         Eigen::Map<RowArray<T>> g(grad, n, k);
         Eigen::Map<const RowArray<T>> y(targets, n, k);
-        // Row sums in index order: Eigen's would depend on the rows' alignment.
         ArrayX<T> mass(n);
-        for (Index i = 0; i < n; ++i) mass[i] = T(ordered_sum(targets + i * k, k));
+        ordered_row_sums(targets, n, k, mass);
         g = g.colwise() * mass - y;
     }
 }

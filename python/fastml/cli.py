@@ -52,12 +52,12 @@ def main(argv=None):
     # the command, instead of Python's two lines pointing at library code.
     # A message repeated by the many fits of a learning curve prints once.
     previous = warnings.showwarning
-    shown = set()
+    printed = set()
 
     def show_warning(message, category, filename, lineno, file=None, line=None):
         text = f"fastml {args.command}: warning: {message}\n"
-        if text not in shown:
-            shown.add(text)
+        if text not in printed:
+            printed.add(text)
             sys.stderr.write(text)
 
     warnings.showwarning = show_warning

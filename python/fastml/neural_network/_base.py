@@ -236,8 +236,8 @@ class MLPBase(BaseEstimator):
         """Raise MemoryError before allocating a network that cannot fit in memory.
 
         Training keeps the parameters, their gradient and up to two optimizer
-        buffers, so four copies must fit; a larger request would otherwise
-        end the process, killed by the system or by a size that wraps around.
+        buffers, so four copies must fit. A larger request would otherwise end
+        the process: the system kills it, or a size that wraps around crashes it.
         """
         needed = 4 * _parameter_count(layer_sizes) * np.dtype(dtype).itemsize
         available = _physical_memory_bytes()
