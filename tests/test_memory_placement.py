@@ -118,3 +118,22 @@ def test_training_at_every_offset(make_model, float_dtype):
             model = make_model().fit(at_offset(X, offset), labels)
         fitted.append(model.coef_ if hasattr(model, "coef_") else model.layers_["layers.0.weight"])
     assert_same_bits(fitted)
+
+
+@pytest.mark.parametrize("n_classes", [3, 13])
+def test_rows_of_whole_packets_at_every_offset(n_classes, float_dtype):
+    # Rows of 32 values fill whole packets, so X is read with aligned loads
+    # from the boundary before it wherever it starts; 13 classes take two
+    # sweeps of the gradient.
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((301, 32)).astype(float_dtype)
+    labels = rng.integers(0, n_classes, size=301)
+    fitted = []
+    for offset in range(16):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = LogisticRegression(optimizer="lbfgs", max_epochs=15).fit(at_offset(X, offset), labels)
+        fitted.append(np.concatenate([model.coef_.ravel(), model.intercept_]))
+    assert_same_bits(fitted)
+    for function in (model.decision_function, model.predict_proba):
+        assert_same_bits(results_at_many_placements(function, X))

@@ -95,12 +95,17 @@ public:
         // One set of block buffers per thread, kept between calls so that a
         // mini-batch step allocates nothing.
         while (Index(buffers_.size()) < threads) buffers_.emplace_back(n_outputs_);
+        // Stored rows are read with aligned loads when they allow it;
+        // indexed rows are copied to aligned blocks.
+        const ShiftedWeights<T> shifted =
+            rows.row_index == nullptr ? shift_weights(params, n_outputs_, n_features_, rows.X, shifted_weights_)
+                                      : ShiftedWeights<T>{};
 
         // Chunks are claimed one at a time, so a thread that shares its core
         // with another process does not hold up the pass. Which thread
         // computes a chunk does not change its partial sums.
         parallel_for(n_chunks, threads, [&](Index chunk, int slot) {
-            partial_losses_[chunk] = accumulate_chunk(params, rows, chunk, buffers_[std::size_t(slot)]);
+            partial_losses_[chunk] = accumulate_chunk(params, rows, chunk, shifted, buffers_[std::size_t(slot)]);
         });
 
         double loss_sum = partial_losses_[0];
@@ -126,13 +131,15 @@ public:
                            int n_threads) const {
         const Index n_chunks = chunk_count(n_rows);
         const int threads = resolve_thread_count(n_threads);
+        Vector<T> buffer;
+        const ShiftedWeights<T> shifted = shift_weights(params, n_outputs_, n_features_, X, buffer);
 #pragma omp parallel for num_threads(threads) schedule(static) if (n_chunks > 1)
         for (Index chunk = 0; chunk < n_chunks; ++chunk) {
             const Index begin = chunk * kChunkRows;
             const Index end = std::min(n_rows, begin + kChunkRows);
             detail::PrefetchCursor no_prefetch;
             compute_logits(params, X + begin * n_features_, end - begin, logits + begin * n_outputs_,
-                           no_prefetch);
+                           shifted, no_prefetch);
         }
     }
 
@@ -150,9 +157,9 @@ private:
 
 
     // Writes the row-major (n_rows x n_outputs) logits of n_rows rows of X.
-    void compute_logits(const T* params, const T* X, Index n_rows, T* Z,
+    void compute_logits(const T* params, const T* X, Index n_rows, T* Z, const ShiftedWeights<T>& shifted,
                         detail::PrefetchCursor& prefetch) const {
-        block_logits(X, n_rows, n_features_, params, params + n_coef(), n_outputs_, Z, prefetch);
+        block_logits(X, n_rows, n_features_, params, params + n_coef(), n_outputs_, Z, prefetch, shifted);
     }
 
     // Replaces the logits of `n` rows by the gradient of each row's loss and
@@ -176,7 +183,7 @@ private:
     }
 
     double accumulate_chunk(const T* params, const LinearRows<T>& rows, Index chunk,
-                            BlockBuffers& buffers) {
+                            const ShiftedWeights<T>& shifted, BlockBuffers& buffers) {
         const Index rows_per_chunk = chunk_rows(rows.n_rows);
         const Index chunk_begin = chunk * rows_per_chunk;
         const Index chunk_end = std::min(rows.n_rows, chunk_begin + rows_per_chunk);
@@ -200,7 +207,7 @@ private:
                                         : 0;
             detail::PrefetchCursor prefetch = block_prefetch(
                 Xb + n * n_features_, next_rows * n_features_, n, n_features_, n_outputs_);
-            compute_logits(params, Xb, n, Z.data(), prefetch);
+            compute_logits(params, Xb, n, Z.data(), shifted, prefetch);
             apply_loss(view, 0, n, Z.data(), buffers.losses.data());
 
             auto losses = buffers.losses.head(n);
@@ -229,6 +236,7 @@ private:
     std::vector<double> partial_losses_;
     std::vector<BlockBuffers> buffers_;
     Vector<double> total_grad_;  // a member, so that a mini-batch step allocates nothing
+    Vector<T> shifted_weights_;   // the weights with the rows of X's shift (shift_weights)
 
     // Parameters per block of the sum over chunks, which the threads share.
     static constexpr Index kSumBlock = 2048;
