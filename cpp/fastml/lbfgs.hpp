@@ -93,11 +93,15 @@ public:
     // or to the lowest point with sufficient decrease found by the line
     // search. `relative_precision` is the relative rounding error of f (a
     // few machine epsilons of the type the objective computes in): when the
-    // decrease predicted along the direction, |g.d|, is below it, no step
-    // can be measured and x is left as it is.
+    // decrease predicted along the direction, |g.d|, is below it times
+    // max(|f|, cost_floor), no step can be measured and x is left as it is.
+    // A cost_floor of 1 makes the test absolute for costs below 1. A smaller
+    // one, the cost at zero parameters for example, keeps it relative for
+    // objectives on a small scale.
     Status iterate(Vector<double>& x, double& f, Vector<double>& grad,
-                   const LbfgsObjective& objective, double relative_precision) {
-        const double resolution = relative_precision * std::max(std::abs(f), 1.0);
+                   const LbfgsObjective& objective, double relative_precision,
+                   double cost_floor = 1.0) {
+        const double resolution = relative_precision * std::max(std::abs(f), cost_floor);
         if (l1_strength_ > 0) {
             return iterate_orthant_wise(x, f, grad, objective, resolution);
         }

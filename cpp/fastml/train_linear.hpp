@@ -38,12 +38,22 @@ namespace fastml {
 // changes no bit.
 constexpr Index kLinearStepRange = 2048;
 
+// Returns min(1, |value|), the factor that tol is multiplied by for a
+// problem whose cost or gradient at zero parameters is `value` (see
+// TrainOptions::tol). Returns 1 for NaN or infinity.
+inline double tolerance_scale(double value) {
+    return std::isfinite(value) ? std::min(1.0, std::abs(value)) : 1.0;
+}
+
 struct TrainOptions {
     Index batch_size = 0;  // 0: all rows in one batch
     int max_epochs = 100;
     // First-order optimizers: the minimum decrease of the monitored cost per
     // epoch, and the gradient norm (full batch only) at which training stops.
     // L-BFGS: the largest absolute gradient entry at which training stops.
+    // Each is multiplied by min(1, the same value at zero parameters), so
+    // that a target or features on a small scale do not stop training at
+    // once: tol is absolute where that value is at least 1, relative below.
     double tol = 1e-4;
     int n_iter_no_change = 5;  // epochs without that decrease before stopping
     double learning_rate = 0.01;
@@ -154,6 +164,7 @@ public:
 
         TrainResult result;
         Monitor monitor(options);
+        measure_tolerance_scales(data, mean_weight, options.n_threads);
         if (!optimizer_) {
             start_lbfgs(data, mean_weight, options, result);
         }
@@ -235,10 +246,11 @@ private:
             if (trainer.uses_lbfgs()) {
                 return trainer.lbfgs_cost_settled();
             }
-            if (full_batch && result.gradient_norm <= options_.tol) {
+            const ToleranceScales& scales = trainer.tolerance_scales_;
+            if (full_batch && result.gradient_norm <= options_.tol * scales.gradient_norm) {
                 return true;
             }
-            no_improvement_ = cost > best_ - options_.tol ? no_improvement_ + 1 : 0;
+            no_improvement_ = cost > best_ - options_.tol * scales.cost ? no_improvement_ + 1 : 0;
             best_ = std::min(best_, cost);
             return no_improvement_ >= options_.n_iter_no_change;
         }
@@ -262,7 +274,8 @@ private:
                 best_params_ = trainer.params_;
                 best_epoch_ = epoch;
             }
-            no_improvement_ = loss > best_ - options_.tol ? no_improvement_ + 1 : 0;
+            const double scale = trainer.tolerance_scales_.cost;
+            no_improvement_ = loss > best_ - options_.tol * scale ? no_improvement_ + 1 : 0;
             best_ = std::min(best_, loss);
             return no_improvement_ >= options_.n_iter_no_change;
         }
@@ -453,7 +466,8 @@ private:
         if (!std::isfinite(lbfgs_cost_)) {
             return false;
         }
-        return lbfgs_->pseudo_gradient(lbfgs_x_, lbfgs_grad_).cwiseAbs().maxCoeff() <= options.tol;
+        return lbfgs_->pseudo_gradient(lbfgs_x_, lbfgs_grad_).cwiseAbs().maxCoeff() <=
+               options.tol * tolerance_scales_.gradient_entry;
     }
 
     // Runs one L-BFGS iteration and returns the loss at its start, as the
@@ -465,7 +479,8 @@ private:
         const Index evaluations_before = lbfgs_->n_evaluations();
         const Lbfgs::Status status = lbfgs_->iterate(
             lbfgs_x_, lbfgs_cost_, lbfgs_grad_,
-            bind_objective(data, mean_weight, options.n_threads), kRelativePrecision);
+            bind_objective(data, mean_weight, options.n_threads), kRelativePrecision,
+            tolerance_scales_.cost);
         result.n_evaluations += lbfgs_->n_evaluations() - evaluations_before;
         params_ = lbfgs_x_.template cast<T>().array();
         result.gradient_norm = lbfgs_->pseudo_gradient(lbfgs_x_, lbfgs_grad_).norm();
@@ -486,11 +501,41 @@ private:
             return true;
         }
         const double change = lbfgs_previous_cost_ - lbfgs_cost_;
-        const double scale = std::max({std::abs(lbfgs_previous_cost_), std::abs(lbfgs_cost_), 1.0});
+        const double scale =
+            std::max({std::abs(lbfgs_previous_cost_), std::abs(lbfgs_cost_), tolerance_scales_.cost});
         return change <= kRelativePrecision * scale;
     }
 
+    // tolerance_scale of the cost, the gradient norm and the largest gradient
+    // entry at zero parameters: the scale of the problem, which tol is
+    // multiplied by (see TrainOptions::tol). Measured by the first fit and
+    // kept, so that a warm start near the optimum still stops at once.
+    struct ToleranceScales {
+        bool measured = false;
+        double cost = 1, gradient_norm = 1, gradient_entry = 1;
+    };
+
+    void measure_tolerance_scales(const LinearRows<T>& data, double mean_weight, int n_threads) {
+        if (tolerance_scales_.measured) {
+            return;
+        }
+        const ArrayX<T> zero = ArrayX<T>::Zero(model_.n_params());
+        scratch_grad_.resize(model_.n_params());
+        const double scale = 1.0 / (double(data.n_rows) * mean_weight);
+        const double loss_sum =
+            model_.loss_and_gradient(zero.data(), data, scale, scratch_grad_.data(), n_threads);
+        if (!fit_intercept_) {
+            scratch_grad_.tail(model_.n_outputs()).setZero();
+        }
+        const ArrayX<double> gradient = scratch_grad_.template cast<double>();
+        tolerance_scales_.cost = tolerance_scale(loss_sum * scale);
+        tolerance_scales_.gradient_norm = tolerance_scale(std::sqrt(gradient.square().sum()));
+        tolerance_scales_.gradient_entry = tolerance_scale(gradient.abs().maxCoeff());
+        tolerance_scales_.measured = true;
+    }
+
     LinearModel<T> model_;
+    ToleranceScales tolerance_scales_;
     std::unique_ptr<Optimizer<T>> optimizer_;
     Penalty penalty_;
     bool fit_intercept_;

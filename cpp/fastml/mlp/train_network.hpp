@@ -13,7 +13,9 @@
 // has not dropped by more than tol below its best value for n_iter_no_change
 // epochs. With early stopping the same rule applies to the loss on the
 // validation rows, and the parameters of the epoch with the lowest
-// validation loss are restored at the end.
+// validation loss are restored at the end. As for the linear models, tol is
+// multiplied by min(1, the first epoch's value of the first fit), so that it
+// is relative for targets on a small scale.
 #pragma once
 
 #include <cmath>
@@ -115,8 +117,12 @@ public:
         double best_score = INFINITY;
         int epochs_without_improvement = 0;
         for (int epoch = 0; epoch < options.max_epochs; ++epoch) {
+            // As for the linear models: a full-batch epoch reports the cost
+            // of the parameters it started from, mini-batches the mean batch
+            // loss plus the penalty of the parameters they ended with.
+            const double start_penalty = penalty_value();
             const double loss = run_epoch(data, batch, mean_weight, options, result);
-            const double cost = loss + penalty_value();
+            const double cost = loss + (batch == n ? start_penalty : penalty_value());
             result.n_epochs = epoch + 1;
             result.train_loss.push_back(loss);
             result.train_cost.push_back(cost);
@@ -138,8 +144,9 @@ public:
                 best_params_ = params_;
                 result.best_epoch = epoch;
             }
+            if (std::isnan(tol_scale_)) tol_scale_ = tolerance_scale(score);
             epochs_without_improvement =
-                score > best_score - options.tol ? epochs_without_improvement + 1 : 0;
+                score > best_score - options.tol * tol_scale_ ? epochs_without_improvement + 1 : 0;
             best_score = std::min(best_score, score);
             if (epochs_without_improvement >= options.n_iter_no_change) {
                 result.converged = true;
@@ -310,6 +317,9 @@ private:
     std::vector<StepRange> step_ranges_;  // the trainable segments in pieces
     std::vector<double> range_norms_;     // squared gradient norm of each piece
     ArrayX<T> best_params_;
+    // tolerance_scale of the first epoch's monitored cost, measured by the
+    // first fit and kept, so that a warm start keeps the scale of the problem.
+    double tol_scale_ = NAN;
     std::int64_t epochs_done_ = 0;  // over all calls to fit, for the schedule
     std::vector<bool> trainable_;
     std::vector<Index> permutation_;

@@ -77,7 +77,10 @@ class LinearRegression(RegressorMixin, LinearModelBase):
         Stopping tolerance, as in :class:`LogisticRegression`: the decrease
         of the monitored cost or the full-batch gradient norm for
         first-order optimizers, the largest absolute gradient entry for
-        "lbfgs". It is absolute, so it scales with the square of y.
+        "lbfgs". It is absolute where these are at least 1 at zero
+        coefficients and relative to their values there below that, so a
+        target on a small scale (1e-8, say) trains as far as a standardized
+        one.
     n_iter_no_change : int >= 1, default=5
         Epochs without improvement before stopping; L-BFGS uses it only with
         ``early_stopping``.

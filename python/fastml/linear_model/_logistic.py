@@ -75,7 +75,11 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
         ``n_iter_no_change`` consecutive epochs, or, for full batches, once
         the gradient norm is at most ``tol``. L-BFGS stops once the largest
         absolute gradient entry is at most ``tol`` or the cost changes by
-        less than 64 machine epsilons relative to it.
+        less than 64 machine epsilons relative to it. Each threshold is
+        multiplied by min(1, the same quantity at zero coefficients,
+        measured by the first fit), so ``tol`` is absolute for problems on
+        the usual scale and relative for features or targets on a small
+        scale, which would otherwise stop training at once.
     n_iter_no_change : int >= 1, default=5
         Epochs without improvement before stopping; L-BFGS uses it only with
         ``early_stopping``.

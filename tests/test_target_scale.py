@@ -1,0 +1,62 @@
+"""Stopping rules follow the scale of the problem.
+
+tol is multiplied by min(1, the cost or gradient at zero parameters), so a
+target or features on a small scale train as far as standardized ones
+instead of stopping at the first check.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from fastml import LinearRegression, LogisticRegression
+
+TRUE_COEF = np.array([1.0, -2.0, 3.0])
+
+
+def linear_data(scale):
+    X = np.random.default_rng(0).standard_normal((200, 3))
+    return X, scale * (X @ TRUE_COEF)
+
+
+@pytest.mark.parametrize("scale", [1e-4, 1e-8, 1e-12])
+def test_lbfgs_small_target_recovers_coef(scale):
+    X, y = linear_data(scale)
+    model = LinearRegression().fit(X, y)
+    np.testing.assert_allclose(model.coef_ / scale, TRUE_COEF, rtol=1e-6)
+    assert model.n_iter_ > 1
+
+
+def test_lbfgs_large_target_recovers_coef():
+    X, y = linear_data(1e4)
+    model = LinearRegression().fit(X, y)
+    np.testing.assert_allclose(model.coef_ / 1e4, TRUE_COEF, rtol=1e-6)
+
+
+def test_sgd_small_target_trains_like_standard_one():
+    X, y = linear_data(1e-4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        small = LinearRegression(optimizer="sgd", max_epochs=2000).fit(X, y)
+        unit = LinearRegression(optimizer="sgd", max_epochs=2000).fit(X, y / 1e-4)
+    np.testing.assert_allclose(small.coef_ / 1e-4, unit.coef_, rtol=0.02)
+    np.testing.assert_allclose(unit.coef_, TRUE_COEF, rtol=0.02)
+
+
+def test_logistic_small_features_match_unit_features():
+    # Without an intercept every coefficient has the features' scale; with
+    # one, the problem is ill-conditioned, which standardizing fixes.
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((300, 3))
+    y = (X @ TRUE_COEF + 0.5 * rng.standard_normal(300) > 0).astype(int)
+    unit = LogisticRegression(penalty=None, fit_intercept=False).fit(X, y)
+    small = LogisticRegression(penalty=None, fit_intercept=False).fit(X * 1e-6, y)
+    np.testing.assert_allclose(small.coef_ * 1e-6, unit.coef_, rtol=1e-4)
+
+
+def test_small_target_warm_start_stops():
+    X, y = linear_data(1e-8)
+    model = LinearRegression(warm_start=True).fit(X, y)
+    model.fit(X, y)
+    assert model.n_iter_ <= 2
