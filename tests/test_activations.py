@@ -169,3 +169,43 @@ def test_sigmoid_keeps_scalar_shape():
     assert activations.sigmoid(0.5).shape == ()
     assert activations.log_sigmoid(np.float32(0.5)).shape == ()
     assert activations.sigmoid(np.zeros((2, 0))).shape == (2, 0)
+
+
+def huge_logit_rows(dtype):
+    """Rows whose log-softmax is lost when max + log(sum) is formed first."""
+    finite_max = 1e308 if dtype == np.float64 else 3e38
+    rows = [
+        [1e16, 1e16, 1e16],
+        [1e8, 1e8, 1e8],
+        [1e6, 1e6, 1e6],
+        [3e4, 3e4, 3e4],
+        [-finite_max] * 3,
+        [finite_max] * 3,
+        [1e16, 1e16, -1e16],
+        [1e16, 1e16, -np.inf],
+        [finite_max, -finite_max, 0.0],
+    ]
+    return np.array(rows, dtype=dtype)
+
+
+def test_log_softmax_huge_logits_match_reference(dtype):
+    x = huge_logit_rows(dtype)
+    # The last row's true minimum, -2 * finite_max, rounds to -inf.
+    with np.errstate(over="ignore"):
+        expected = reference_log_softmax(x).astype(dtype)
+    result = activations.log_softmax(x)
+    assert result.dtype == dtype
+    assert not np.isnan(result).any()
+    assert_allclose(result, expected, **TOLERANCES[dtype])
+
+
+@pytest.mark.parametrize("value", [1e16, 1e8, 1e6, 3e4, -1e30, 1e30])
+def test_log_softmax_equal_huge_logits(dtype, value):
+    for k in (2, 3, 7):
+        result = activations.log_softmax(np.full((1, k), value, dtype=dtype))
+        assert_allclose(result, np.full((1, k), -np.log(k)), **TOLERANCES[dtype])
+
+
+def test_log_softmax_minus_1e308_row():
+    result = activations.log_softmax(np.array([[-1e308, -1e308, -1e308]]))
+    assert_allclose(result, np.full((1, 3), -np.log(3)), rtol=1e-15, atol=0)

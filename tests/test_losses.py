@@ -334,3 +334,80 @@ def test_return_grad_must_be_boolean():
 def test_single_sample_targets_shape_error_reports_given_shape():
     with pytest.raises(ValueError, match=r"got shape \(1, 1\)"):
         losses.softmax_cross_entropy(np.array([1.0, 2.0, 3.0]), np.array([[2]]))
+
+
+# Huge logits, where max + log(sum(exp(z - max))) rounds the log away
+
+
+def reference_log_softmax(z):
+    z = np.asarray(z, dtype=np.float64)
+    shifted = z - z.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def huge_logits_and_rows(dtype):
+    finite_max = 1e308 if dtype == np.float64 else 3e38
+    z = np.array(
+        [
+            [1e16, 1e16, -1e16],
+            [1e16, 1e16, -1e16],
+            [1e8, 1e8, 1e8],
+            [1e6, 1e6, 0.0],
+            [3e4, 3e4, 3e4],
+            [-finite_max] * 3,
+            [finite_max] * 3,
+        ],
+        dtype=dtype,
+    )
+    rows = np.array(
+        [
+            [1.0, 0.0, 0.0],
+            [0.25, 0.75, 0.0],
+            [0.2, 0.3, 0.5],
+            [0.0, 1.0, 0.0],
+            [1.0, 0.0, 0.0],
+            [0.0, 0.0, 1.0],
+            [0.5, 0.0, 0.5],
+        ],
+        dtype=dtype,
+    )
+    return z, rows
+
+
+def test_softmax_ce_rows_huge_logits(dtype):
+    z, rows = huge_logits_and_rows(dtype)
+    log_probabilities = reference_log_softmax(z)
+    expected = -np.where(rows > 0, rows * log_probabilities, 0.0).sum(axis=1)
+    result = losses.softmax_cross_entropy(z, rows, reduction="none")
+    assert result.dtype == dtype
+    assert_allclose(result, expected, **TOLERANCES[dtype])
+
+
+def test_softmax_ce_rows_huge_logits_gradient(dtype):
+    z, rows = huge_logits_and_rows(dtype)
+    softmax = np.exp(reference_log_softmax(z))
+    expected = (softmax - rows) / z.shape[0]
+    value, grad = losses.softmax_cross_entropy(z, rows, return_grad=True)
+    assert grad.dtype == dtype
+    assert np.isfinite(value)
+    assert_allclose(grad, expected, **TOLERANCES[dtype])
+
+
+def test_softmax_ce_indices_huge_logits(dtype):
+    z, _ = huge_logits_and_rows(dtype)
+    t = np.array([0, 1, 2, 1, 0, 2, 0])
+    # reference_softmax_ce forms logsumexp(z) itself, which loses these rows.
+    expected = -reference_log_softmax(z)[np.arange(z.shape[0]), t]
+    result = losses.softmax_cross_entropy(z, t, reduction="none")
+    assert_allclose(result, expected, **TOLERANCES[dtype])
+
+
+def test_softmax_ce_indices_huge_beside_infinite_row(dtype):
+    # A row with an infinite maximum sends its whole group of rows through
+    # the general path, which must keep log(2) for the huge finite row.
+    z = np.array([[1e16, 1e16], [np.inf, 0.0]], dtype=dtype)
+    value, grad = losses.softmax_cross_entropy(
+        z, np.array([0, 0]), reduction="none", return_grad=True
+    )
+    assert_allclose(value, [np.log(2), 0.0], **TOLERANCES[dtype])
+    assert_allclose(grad, [[-0.5, 0.5], [0.0, 0.0]], **TOLERANCES[dtype])

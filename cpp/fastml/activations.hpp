@@ -145,16 +145,6 @@ double sum_shifted_exp(const T* z, Index k, T shift) {
     return total;
 }
 
-// Log of the sum of exponentials of one row, with the row maximum subtracted
-// first. A row whose maximum is +inf returns +inf, a row of -inf returns -inf.
-template <typename T>
-T log_sum_exp(const T* row, Index k) {
-    Eigen::Map<const ArrayX<T>> z(row, k);
-    const T max = z.maxCoeff();
-    if (!std::isfinite(max)) return max;
-    return max + T(std::log(sum_shifted_exp(row, k, max)));
-}
-
 // Writes softmax of one row whose maximum is not finite. With +inf entries
 // the mass is shared equally among them, and a row of -inf is treated as
 // equal logits. A row containing NaN gives NaN everywhere.
@@ -195,16 +185,26 @@ void softmax_rows(const T* z, T* out, Index rows, Index k) {
     }
 }
 
-// Row-wise log-softmax, z - log_sum_exp(z), of a row-major (rows x k) block.
+// Row-wise log-softmax of a row-major (rows x k) block, evaluated as
+// (z - max) - log(sum(exp(z - max))). Forming log_sum_exp(z) = max + log(...)
+// first would round the log away once |max| is large (1e16 + log(2) == 1e16).
+// The subtractions are done in double, so a float result is rounded to float
+// once, at the end.
 template <typename T>
 void log_softmax_rows(const T* z, T* out, Index rows, Index k) {
     constexpr T inf = std::numeric_limits<T>::infinity();
     for (Index i = 0; i < rows; ++i) {
         const T* row = z + i * k;
         T* result = out + i * k;
-        const T lse = log_sum_exp(row, k);
-        if (std::isfinite(lse)) {
-            for (Index j = 0; j < k; ++j) result[j] = row[j] - lse;
+        const T max = Eigen::Map<const ArrayX<T>>(row, k).maxCoeff();
+        // Not finite when the maximum is infinite or the row contains NaN,
+        // which the path below handles.
+        const double log_shifted_sum =
+            std::isfinite(max) ? std::log(sum_shifted_exp(row, k, max)) : double(max);
+        if (std::isfinite(log_shifted_sum)) {
+            for (Index j = 0; j < k; ++j) {
+                result[j] = T((double(row[j]) - double(max)) - log_shifted_sum);
+            }
             continue;
         }
         // The maximum is infinite: the softmax is a 0/1 vector shared among

@@ -87,7 +87,9 @@ void softmax_cross_entropy_general(const T* logits, const std::int64_t* targets,
     if (loss != nullptr) {
         for (Index i = 0; i < n; ++i) {
             if (std::isfinite(max[i])) {
-                loss[i] = max[i] + std::log(total[i]) - z(i, targets[i]);
+                // max - z[y] first: max + log(total) would round the log
+                // away once |max| is large (1e16 + log(2) == 1e16).
+                loss[i] = std::log(total[i]) + (max[i] - z(i, targets[i]));
                 continue;
             }
             // With an infinite maximum the formula above gives inf - inf.
