@@ -173,15 +173,14 @@ public:
                 result.converged = true;
                 break;
             }
-            // A full-batch epoch reports the cost of the parameters it
-            // started from, mini-batches the mean batch loss plus the
-            // penalty of the parameters they ended with.
+            // An epoch's cost is its loss plus the penalty of the parameters
+            // it started from. For a full batch that is the cost of those
+            // parameters. For mini-batches it is the mean batch loss over the
+            // epoch, with the penalty taken at the same point every epoch.
             const double start_penalty = penalty_.value(params_.data(), model_.n_coef());
             const double loss = optimizer_ ? run_epoch(data, batch, mean_weight, options, result)
                                            : lbfgs_epoch(data, mean_weight, options, result);
-            const double cost =
-                loss +
-                (batch == n ? start_penalty : penalty_.value(params_.data(), model_.n_coef()));
+            const double cost = loss + start_penalty;
             ++epochs_done_;
             result.n_epochs = epoch + 1;
             result.train_loss.push_back(loss);

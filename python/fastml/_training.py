@@ -145,6 +145,7 @@ def run_trainer(
     stacklevel=4,
     reference_cost=None,
     raise_above_reference=True,
+    start_cost=None,
 ):
     """Call ``trainer.fit(**fit_arguments)`` and check how training ended.
 
@@ -154,14 +155,19 @@ def run_trainer(
     that blew up within the first epoch, whose mean already contains the
     blow-up. Without ``raise_above_reference`` (networks, whose random start
     can cost more than the reference), a cost that ends above twice the
-    reference gives a ConvergenceWarning instead of the error. With early
-    stopping the cost of the kept epoch is judged. With ``warn``, it issues a
-    ConvergenceWarning in four cases: the gradient is too large to square in
-    the input dtype; the cost ended above its start or never fell below it;
-    ``max_epochs`` ran out before a stopping rule was met; or L-BFGS could
-    not decrease the cost any further. ``stacklevel`` is passed to ``warnings.warn`` and
-    should point at the caller's call to ``fit``. Returns the trainer's
-    result dict.
+    reference gives a ConvergenceWarning that training diverged instead of
+    the error, when it also ended above the cost of the parameters fit
+    started from: a cost that fell below its start did not diverge.
+    ``start_cost`` returns that cost when called without arguments (a pass
+    over the data, made only in this case); without it, the first epoch's
+    cost is used. With early stopping the cost
+    of the kept epoch is judged. With ``warn``, it issues a
+    ConvergenceWarning in four more cases: the gradient is too large to
+    square in the input dtype; the cost ended above its start or never fell
+    below it; ``max_epochs`` ran out before a stopping rule was met; or
+    L-BFGS could not decrease the cost any further. ``stacklevel`` is passed
+    to ``warnings.warn`` and should point at the caller's call to ``fit``.
+    Returns the trainer's result dict.
     """
     name = type(estimator).__name__
     progress = ProgressBar(max_epochs, name, enabled=bool(verbose))
@@ -210,15 +216,33 @@ def run_trainer(
     if not warn or result["interrupted"]:
         return result
     if above_reference:
-        warnings.warn(
-            f"{name}: the training cost ended at {final_cost:.6g}, more than twice "
-            f"the {reference_cost:.6g} of the same network with a zero output "
-            "layer, so training most likely diverged. "
-            f"{_remedy(estimator, fit_arguments)}",
-            ConvergenceWarning,
-            stacklevel=stacklevel,
-        )
-        return result
+        # A network's random start can cost more than twice the reference.
+        # A cost that ended below its start is still falling, and the checks
+        # below judge whether it converged.
+        start = costs[0] if start_cost is None else start_cost()
+        if final_cost > start:
+            warnings.warn(
+                f"{name}: the training cost ended at {final_cost:.6g}, above the "
+                f"{start:.6g} it started from and more than twice the "
+                f"{reference_cost:.6g} of the same network with a zero output "
+                "layer, so training most likely diverged. "
+                f"{_remedy(estimator, fit_arguments)}",
+                ConvergenceWarning,
+                stacklevel=stacklevel,
+            )
+            return result
+        if result["converged"]:
+            # Stopped by tol while still above the reference: for example a
+            # regression target on a scale far below the first outputs.
+            warnings.warn(
+                f"{name}: the training cost stopped improving at {final_cost:.6g}, "
+                f"more than twice the {reference_cost:.6g} of the same network with "
+                "a zero output layer, so the model fits worse than predicting 0. "
+                f"{_remedy(estimator, fit_arguments)}",
+                ConvergenceWarning,
+                stacklevel=stacklevel,
+            )
+            return result
     largest_squarable = np.sqrt(np.finfo(fit_arguments["X"].dtype).max)
     if not result["gradient_norm"] < largest_squarable:
         warnings.warn(

@@ -117,16 +117,15 @@ public:
         double best_score = INFINITY;
         int epochs_without_improvement = 0;
         for (int epoch = 0; epoch < options.max_epochs; ++epoch) {
-            // As for the linear models: a full-batch epoch reports the cost
-            // of the parameters it started from, mini-batches the mean batch
-            // loss plus the penalty of the parameters they ended with.
+            // As for the linear models, an epoch's cost is its loss plus the
+            // penalty of the parameters it started from.
             const double start_penalty = penalty_value();
             const double loss = run_epoch(data, batch, mean_weight, options, result);
-            const double cost = loss + (batch == n ? start_penalty : penalty_value());
+            const double cost = loss + start_penalty;
             result.n_epochs = epoch + 1;
             result.train_loss.push_back(loss);
             result.train_cost.push_back(cost);
-            if (!std::isfinite(cost)) {
+            if (!std::isfinite(cost) || !params_.allFinite()) {
                 result.diverged = true;
                 break;
             }

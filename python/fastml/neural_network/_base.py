@@ -1,5 +1,6 @@
 """Shared machinery of the dense networks trained by the C++ core."""
 
+import math
 import numbers
 import os
 import re
@@ -16,6 +17,7 @@ from .._params import (
     InvalidParameterError,
     Options,
     validate_params,
+    warn_ignored_optimizer_settings,
     warn_ignored_penalty_settings,
 )
 from .._training import run_trainer, zero_output_cost
@@ -169,6 +171,7 @@ class MLPBase(BaseEstimator):
     def _validate_params(self):
         validate_params(self)
         warn_ignored_penalty_settings(self)
+        warn_ignored_optimizer_settings(self)
         try:
             resolve_optimizer(self.optimizer, self.learning_rate)
             resolve_schedule(self.schedule, self.max_epochs)
@@ -267,6 +270,29 @@ class MLPBase(BaseEstimator):
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
 
+    def _cost_of(self, params, X, targets, sample_weight, layer_sizes):
+        """Return the training cost of the flat ``params``: one pass over X."""
+        loss_sum, _ = _core.network_loss_gradient(
+            params,
+            X,
+            targets,
+            sample_weight,
+            list(layer_sizes),
+            [self.activation] * (len(layer_sizes) - 2),
+            self._output,
+            0 if self.n_threads is None else int(self.n_threads),
+        )
+        total_weight = len(X) if sample_weight is None else float(np.sum(sample_weight))
+        alpha, l1_ratio = self._penalty_strengths()
+        weights = [
+            value
+            for name, value in unflatten_layers(params, layer_sizes).items()
+            if name.endswith("weight")
+        ]
+        l1 = sum(float(np.abs(w).sum(dtype=np.float64)) for w in weights)
+        l2 = sum(float(np.square(w, dtype=np.float64).sum()) for w in weights)
+        return loss_sum / total_weight + alpha * (l1_ratio * l1 + (1 - l1_ratio) / 2 * l2)
+
     def _fit_arguments(self, X, targets, sample_weight, validation):
         X_val, targets_val = validation if validation is not None else (None, None)
         early_stopping = bool(self.early_stopping) and X_val is not None
@@ -334,14 +360,15 @@ class MLPBase(BaseEstimator):
             self.freeze, len(layer_sizes) - 1, type(self).__name__
         )
 
-        # Classifiers only: a random start of a regression network on small
-        # targets can cost more than twice the zero-output reference.
-        reference = None
-        if self._output != "squared":
-            output = "logistic" if self._output == "sigmoid" else self._output
-            reference = zero_output_cost(
-                output, targets, sample_weight, layer_sizes[-1]
-            )
+        # A random start can cost more than twice the zero-output
+        # reference, so run_trainer also compares the end with the start.
+        output = "logistic" if self._output == "sigmoid" else self._output
+        reference = zero_output_cost(output, targets, sample_weight, layer_sizes[-1])
+        start_params = np.array(trainer.params, copy=True)
+
+        def start_cost():
+            return self._cost_of(start_params, X, targets, sample_weight, layer_sizes)
+
         result = run_trainer(
             trainer,
             self,
@@ -350,6 +377,7 @@ class MLPBase(BaseEstimator):
             verbose=self.verbose,
             reference_cost=reference,
             raise_above_reference=False,
+            start_cost=start_cost,
         )
         self._trainer = trainer
         self.layer_sizes_ = tuple(int(size) for size in layer_sizes)
@@ -404,10 +432,16 @@ class MLPBase(BaseEstimator):
         arguments = self._fit_arguments(X, targets, sample_weight, None)
         result = trainer.fit(**arguments, max_epochs=1)
         if result["diverged"]:
+            cost = result["train_cost"][-1]
+            # The cost uses the parameters the epoch started from, so it can
+            # be finite while the parameters the epoch ended with are not.
+            if math.isfinite(cost):
+                failure = "the parameters overflowed to infinity or NaN"
+            else:
+                failure = f"the training cost became {cost}"
             raise FloatingPointError(
-                f"{type(self).__name__}: the training cost became "
-                f"{result['train_cost'][-1]} in partial_fit, so the model was left as "
-                "before the call. Use a smaller learning_rate (now "
+                f"{type(self).__name__}: {failure} in partial_fit, so the model was "
+                "left as before the call. Use a smaller learning_rate (now "
                 f"{self.learning_rate!r}) or standardize the features."
             )
         self._trainer = trainer
