@@ -5,12 +5,17 @@ written here from the published update equations, runs the same problem in
 float64. Where PyTorch is installed, torch.optim runs it too.
 """
 
+import inspect
 import math
+import warnings
 
 import numpy as np
 import pytest
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
 
-from fastml import _core
+from fastml import LogisticRegression, MLPClassifier, MLPRegressor, _core
 from fastml.optimizers import (
     OPTIMIZER_NAMES,
     SCHEDULE_NAMES,
@@ -823,3 +828,165 @@ def test_stepper_rejects_bad_layout():
         _core.Optimizer64([2, -1], name="sgd")
     with pytest.raises(ValueError, match="dtype must be float32 or float64; got int64"):
         SGD().make_stepper(2, dtype=np.int64)
+
+
+# get_params and set_params
+
+ALL_OBJECTS = [
+    SGD(learning_rate=0.1, momentum=0.5, nesterov=True),
+    Momentum(learning_rate=0.05, momentum=0.8),
+    Nesterov(learning_rate=0.05, momentum=0.8),
+    AdaGrad(learning_rate=0.3, initial_accumulator_value=0.1),
+    RMSprop(learning_rate=0.02, rho=0.9),
+    Adam(learning_rate=0.05, beta1=0.8),
+    AdamW(learning_rate=0.05, weight_decay=0.1),
+    ConstantSchedule(),
+    StepDecay(step_size=3, gamma=0.5),
+    ExponentialDecay(gamma=0.9),
+    InverseTimeDecay(decay_rate=0.2),
+    CosineDecay(t_max=None, min_learning_rate=1e-4),
+]
+OBJECT_IDS = [type(obj).__name__ for obj in ALL_OBJECTS]
+
+
+@pytest.mark.parametrize("obj", ALL_OBJECTS, ids=OBJECT_IDS)
+def test_get_params_returns_constructor_arguments(obj):
+    arguments = inspect.signature(type(obj).__init__).parameters
+    expected = {name: getattr(obj, name) for name in arguments if name != "self"}
+
+    assert obj.get_params() == expected
+    assert obj.get_params(deep=False) == expected
+    assert type(obj)(**obj.get_params()) == obj
+
+
+@pytest.mark.parametrize("obj", ALL_OBJECTS, ids=OBJECT_IDS)
+def test_clone_gives_equal_independent_object(obj):
+    copy = clone(obj)
+
+    assert copy == obj
+    assert copy is not obj
+
+
+def test_set_params_changes_arguments():
+    adam = Adam()
+
+    result = adam.set_params(learning_rate=0.1, beta2=0.99)
+
+    assert result is adam
+    assert adam.learning_rate == 0.1
+    assert adam.beta2 == 0.99
+    assert adam.get_config()["beta2"] == 0.99
+
+
+def test_set_params_rejects_unknown_name():
+    adam = Adam()
+
+    with pytest.raises(ValueError) as error:
+        adam.set_params(momentum=0.9)
+
+    message = str(error.value)
+    assert "Adam: invalid parameter 'momentum'" in message
+    assert "'beta1', 'beta2', 'epsilon', 'learning_rate'" in message
+    assert adam == Adam()
+
+
+def test_set_params_rejects_argument_the_constructor_lacks():
+    # Momentum stores nesterov=False but does not take it as an argument.
+    with pytest.raises(ValueError, match="Momentum: invalid parameter 'nesterov'"):
+        Momentum().set_params(nesterov=True)
+
+
+def test_set_params_rejects_invalid_value_and_keeps_old():
+    adam = Adam(learning_rate=0.05)
+
+    with pytest.raises(ValueError, match=r"Adam: beta1 must be a float in \[0, 1\)"):
+        adam.set_params(learning_rate=0.1, beta1=1.5)
+
+    assert adam == Adam(learning_rate=0.05)
+
+
+def test_set_params_checks_arguments_together():
+    sgd = SGD()
+
+    sgd.set_params(nesterov=True, momentum=0.5)
+
+    assert sgd.name == "nesterov"
+    with pytest.raises(ValueError, match="nesterov=True requires momentum in"):
+        sgd.set_params(momentum=0.0)
+    assert sgd.momentum == 0.5
+
+
+def small_binary_problem():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 3))
+    y = (X[:, 0] - 0.5 * X[:, 1] > 0).astype(int)
+    return X, y
+
+
+def test_estimator_set_params_reaches_optimizer():
+    model = LogisticRegression(optimizer=Adam())
+
+    model.set_params(optimizer__learning_rate=0.1, optimizer__beta2=0.99)
+
+    assert model.optimizer.learning_rate == 0.1
+    assert model.optimizer.beta2 == 0.99
+    assert model.get_params()["optimizer__learning_rate"] == 0.1
+
+
+def test_estimator_set_params_rejects_unknown_optimizer_name():
+    model = MLPClassifier(optimizer=Adam())
+
+    with pytest.raises(ValueError, match="Adam: invalid parameter 'rho'"):
+        model.set_params(optimizer__rho=0.9)
+
+
+@pytest.mark.parametrize("estimator", [LogisticRegression, MLPClassifier])
+def test_cloned_estimator_gets_own_optimizer(estimator):
+    original = estimator(optimizer=Adam(learning_rate=0.05), schedule=StepDecay())
+
+    copy = clone(original)
+    copy.set_params(optimizer__learning_rate=0.1, schedule__gamma=0.5)
+
+    assert copy.optimizer is not original.optimizer
+    assert copy.schedule is not original.schedule
+    assert original.optimizer == Adam(learning_rate=0.05)
+    assert original.schedule == StepDecay()
+
+
+@pytest.mark.parametrize("estimator", [LogisticRegression, MLPRegressor])
+def test_fit_leaves_optimizer_object_unchanged(estimator):
+    X, y = small_binary_problem()
+    optimizer = AdamW(learning_rate=0.05, weight_decay=0.1)
+    schedule = CosineDecay()
+    model = estimator(optimizer=optimizer, schedule=schedule, max_epochs=5, tol=0.0)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+        model.partial_fit(X, y)
+
+    assert model.optimizer is optimizer
+    assert vars(optimizer) == vars(AdamW(learning_rate=0.05, weight_decay=0.1))
+    assert model.schedule is schedule
+    assert schedule.t_max is None
+
+
+def test_grid_search_tunes_optimizer_learning_rate():
+    X, y = small_binary_problem()
+    optimizer = Adam(learning_rate=1e-4)
+    # With 3 epochs a rate of 1e-4 barely moves the weights from zero, so
+    # the larger rate scores better.
+    model = LogisticRegression(optimizer=optimizer, max_epochs=3, tol=0.0)
+    search = GridSearchCV(
+        model, {"optimizer__learning_rate": [1e-4, 0.5]}, cv=3, scoring="neg_log_loss"
+    )
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X, y)
+
+    assert search.best_params_ == {"optimizer__learning_rate": 0.5}
+    assert search.best_estimator_.optimizer.learning_rate == 0.5
+    assert search.best_estimator_.optimizer is not optimizer
+    assert optimizer == Adam(learning_rate=1e-4)
+    assert model.optimizer is optimizer

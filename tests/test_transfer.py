@@ -1,6 +1,7 @@
 """fine_tune: copied and frozen layers, a fresh output layer, the second phase."""
 
 import copy
+import warnings
 
 import numpy as np
 import pytest
@@ -293,3 +294,23 @@ def test_reordered_columns_are_rejected():
     with pytest.warns(ConvergenceWarning):
         tuned = fine_tune(source, X, y, max_epochs=2)
     assert list(tuned.feature_names_in_) == ["a", "b", "c"]
+
+
+def test_second_phase_rate_of_optimizer_object(source):
+    # The second phase takes a tenth of the object's own rate, on a copy of
+    # the object, and warns about no ignored learning_rate.
+    from fastml.optimizers import Adam
+
+    model, X = source
+    y_new = (X[:, 3] > 0).astype(int)
+    adam = Adam(learning_rate=0.01)
+    settings = dict(optimizer=adam, max_epochs=4, tol=0.0, unfreeze_epochs=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        default_rate = fine_tune(model, X, y_new, **settings)
+        explicit_rate = fine_tune(model, X, y_new, unfreeze_learning_rate=1e-3, **settings)
+    for name, value in default_rate.layers_.items():
+        np.testing.assert_array_equal(value, explicit_rate.layers_[name])
+    assert adam.learning_rate == 0.01
+    assert default_rate.optimizer is adam

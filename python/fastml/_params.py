@@ -10,6 +10,8 @@ allowed and the value received.
 import inspect
 import math
 import numbers
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -151,3 +153,54 @@ def warn_ignored_penalty_settings(estimator):
             UserWarning,
             stacklevel=4,
         )
+
+
+def warn_ignored_optimizer_settings(estimator):
+    """Warn when an optimizer object overrides the estimator's learning_rate.
+
+    An object from ``fastml.optimizers`` carries its own ``learning_rate``,
+    which fit uses. A ``learning_rate`` other than the constructor's default
+    is taken as a request that the fit would silently drop, unless it
+    equals the object's rate. ``learning_rate`` is the only optimizer
+    setting that the estimators take directly.
+    """
+    # Imported here because fastml.optimizers imports this module.
+    from .optimizers import _UpdateRule
+
+    optimizer = getattr(estimator, "optimizer", None)
+    if not isinstance(optimizer, _UpdateRule):
+        return
+    parameter = inspect.signature(type(estimator).__init__).parameters.get(
+        "learning_rate"
+    )
+    if parameter is None:
+        return
+    requested = estimator.learning_rate
+    if requested == parameter.default or requested == optimizer.learning_rate:
+        return
+    warnings.warn(
+        f"{type(estimator).__name__}: learning_rate={requested!r} is ignored "
+        f"because optimizer={optimizer!r} has its own "
+        f"learning_rate={optimizer.learning_rate!r}, which fit uses. Set the rate "
+        "on the optimizer object (optimizer__learning_rate in set_params) and "
+        f"leave learning_rate at its default of {parameter.default!r}, or pass "
+        "the optimizer by name to use learning_rate.",
+        UserWarning,
+        stacklevel=_stacklevel_outside_package(),
+    )
+
+
+def _stacklevel_outside_package():
+    """Return the warnings stacklevel of the nearest caller outside fastml.
+
+    Level 1 is the function that calls this one and calls warnings.warn.
+    """
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and os.path.abspath(
+        frame.f_code.co_filename
+    ).startswith(package):
+        frame = frame.f_back
+        level += 1
+    return level

@@ -12,7 +12,15 @@ An estimator's ``optimizer`` argument takes a name or an object:
   ``learning_rate``.
 - An object (``Adam(learning_rate=0.01, beta2=0.99)``) carries its own
   ``learning_rate``, which takes precedence: the estimator's
-  ``learning_rate`` is not used. Set the rate on the object, or pass a name.
+  ``learning_rate`` is not used, and fit warns when it is set to a value
+  other than its default and the object's rate. Set the rate on the
+  object, or pass a name.
+
+The objects have scikit-learn's ``get_params`` and ``set_params``, so
+``sklearn.base.clone`` gives a cloned estimator its own copy of the object,
+and ``set_params(optimizer__learning_rate=0.1)`` or a ``GridSearchCV`` grid
+over ``optimizer__beta2`` tunes the object's arguments. Fit reads the object
+and never changes it.
 
 "lbfgs" is a full-batch solver with a line search, not an update rule; it is
 accepted by ``resolve_optimizer`` and handled by the estimators.
@@ -145,11 +153,14 @@ class SGD(_UpdateRule):
         self.learning_rate = learning_rate
         self.momentum = momentum
         self.nesterov = nesterov
+        self._validate_params()
+
+    def _validate_params(self):
         validate_params(self)
-        if nesterov and momentum == 0:
+        if self.nesterov and self.momentum == 0:
             raise ValueError(
                 f"{type(self).__name__}: nesterov=True requires momentum in (0, 1); "
-                f"got momentum={momentum!r}."
+                f"got momentum={self.momentum!r}."
             )
 
     @property

@@ -1,10 +1,13 @@
 """Transfer learning: reuse the layers of a fitted network on a new task."""
 
+import copy
 import numbers
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
+
+from ._configurable import Configurable
 
 
 def fine_tune(
@@ -122,14 +125,19 @@ def fine_tune(
         del model._initial_layers
 
     if unfreeze_epochs > 0:
-        first_params = model.get_params()
+        first_params = model.get_params(deep=False)
         first_history, first_epochs = model.history_, model.n_iter_
-        learning_rate = unfreeze_learning_rate or model.learning_rate / 10
+        learning_rate = unfreeze_learning_rate or model._base_learning_rate() / 10
+        if isinstance(model.optimizer, Configurable):
+            # An optimizer object's own rate is the one used: set it on a
+            # copy, so that the caller's object keeps its rate, and set
+            # learning_rate to match, so that fit finds no conflict.
+            rate = {"optimizer": copy.deepcopy(model.optimizer), "learning_rate": learning_rate}
+            rate["optimizer"].set_params(learning_rate=learning_rate)
+        else:
+            rate = {"learning_rate": learning_rate}
         model.set_params(
-            freeze=None,
-            warm_start=True,
-            max_epochs=int(unfreeze_epochs),
-            learning_rate=learning_rate,
+            freeze=None, warm_start=True, max_epochs=int(unfreeze_epochs), **rate
         )
         model.fit(X, y, sample_weight=sample_weight)
         model.set_params(**first_params)

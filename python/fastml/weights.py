@@ -506,7 +506,7 @@ def _encode_params(model):
     """
     estimator = type(model).__name__
     encoded = {}
-    for name, value in model.get_params().items():
+    for name, value in model.get_params(deep=False).items():
         if isinstance(value, np.random.RandomState):
             warnings.warn(
                 f"{estimator}: random_state is a RandomState, whose state cannot be "

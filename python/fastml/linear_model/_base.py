@@ -13,6 +13,7 @@ from .._params import (
     Interval,
     Options,
     validate_params,
+    warn_ignored_optimizer_settings,
     warn_ignored_penalty_settings,
 )
 from .._training import run_trainer, zero_output_cost
@@ -116,6 +117,7 @@ class LinearModelBase(BaseEstimator):
         """
         validate_params(self)
         warn_ignored_penalty_settings(self)
+        warn_ignored_optimizer_settings(self)
         name = type(self).__name__
         try:
             settings = self._optimizer_settings()
