@@ -138,7 +138,13 @@ def test_train_without_weight_saver(run, regression_csv, tmp_path, monkeypatch):
     monkeypatch.delattr(fastml, "save_weights", raising=False)
 
     code, out, err = run(
-        "train", "--data", regression_csv, "--target", "price", "--out", tmp_path / "m"
+        "train",
+        "--data",
+        regression_csv,
+        "--target",
+        "price",
+        "--out",
+        tmp_path / "m.safetensors",
     )
 
     assert code == 2
@@ -427,6 +433,101 @@ def test_bad_out_path_fails_before_training(
     assert err.startswith(f"fastml train: error: --out {target}: ")
     assert message in err
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "name, found",
+    [
+        ("model.txt", "suffix '.txt'"),
+        ("model", "no suffix"),
+        ("model.safetensors.bak", "suffix '.bak'"),
+    ],
+)
+def test_out_without_safetensors_suffix_fails_before_training(
+    run, regression_csv, tmp_path, no_fitting, name, found
+):
+    target = tmp_path / name
+
+    code, out, err = run(
+        "train", "--data", regression_csv, "--target", "price", "--out", target
+    )
+
+    assert code == 2
+    assert out == ""
+    assert err == (
+        f"fastml train: error: --out {target}: the file name has {found}, but the "
+        "weights are written in the safetensors format, so it must end in "
+        ".safetensors (for example model.safetensors)\n"
+    )
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["regression.csv"]
+
+
+def test_out_that_is_only_the_suffix_is_rejected(
+    run, regression_csv, tmp_path, no_fitting
+):
+    target = tmp_path / ".safetensors"
+
+    code, out, err = run(
+        "train", "--data", regression_csv, "--target", "price", "--out", target
+    )
+
+    assert code == 2
+    assert err.startswith(f"fastml train: error: --out {target}: ")
+    assert "the file name is only the suffix .safetensors" in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("name", ["model.safetensors", "MODEL.SAFETENSORS"])
+def test_out_with_safetensors_suffix_is_saved(run, regression_csv, tmp_path, name):
+    target = tmp_path / name
+
+    code, out, err = run(
+        "train", "--data", regression_csv, "--target", "price", "--out", target
+    )
+
+    assert code == 0, err
+    assert f"model saved to {target}" in out
+    assert fastml.load_model(target).n_features_in_ == 2
+
+
+@pytest.mark.parametrize("command", ["diagnose", "train"])
+@pytest.mark.parametrize("value", ["-5", "4294967296", "1.5", "seven"])
+def test_invalid_random_state_names_the_flag(
+    run, regression_csv, capsys, no_fitting, command, value
+):
+    with pytest.raises(SystemExit) as exit_info:
+        run(
+            command,
+            "--data",
+            regression_csv,
+            "--target",
+            "price",
+            "--random-state",
+            value,
+        )
+
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert (
+        f"error: argument --random-state: expected an int in [0, 4294967295], "
+        f"got '{value}'" in err
+    )
+    assert "invalid --param" not in err
+
+
+@pytest.mark.parametrize("value", ["0", "4294967295"])
+def test_random_state_accepts_the_seed_range(run, classification_csv, value):
+    code, out, err = run(
+        "train",
+        "--data",
+        classification_csv,
+        "--target",
+        "answer",
+        "--random-state",
+        value,
+    )
+
+    assert code == 0, err
 
 
 def test_unwritable_out_directory_fails_before_training(

@@ -38,6 +38,13 @@ logger = logging.getLogger(__name__)
 
 MODEL_NAMES = ("logistic", "softmax", "linear", "mlp")
 
+# The largest seed that numpy.random.RandomState, and so every estimator's
+# random_state, accepts.
+MAX_SEED = 2**32 - 1
+
+# The file format that save_weights writes, and the suffix --out requires.
+WEIGHTS_SUFFIX = ".safetensors"
+
 # Errors that fit raises because of the data or the --param values: an
 # invalid parameter (ValueError), a fit whose cost diverged
 # (FloatingPointError) or a network too large for memory (MemoryError).
@@ -105,7 +112,12 @@ def add_train_parser(subparsers):
     )
     _add_data_arguments(parser)
     parser.add_argument(
-        "--out", metavar="PATH", help="save the fitted model's weights to this file"
+        "--out",
+        metavar="PATH",
+        help=(
+            "save the fitted model's weights to this safetensors file; the name "
+            "must end in .safetensors"
+        ),
     )
     parser.set_defaults(handler=run_train)
     return parser
@@ -149,7 +161,7 @@ def _add_data_arguments(parser):
     )
     parser.add_argument(
         "--random-state",
-        type=int,
+        type=_seed,
         default=0,
         help=(
             "seed of the split, the model and, for diagnose, the learning-curve "
@@ -291,8 +303,9 @@ def check_plot_path(path):
 def check_out_path(path, data=None):
     """Raise InputError unless ``--out path`` names a file that can be written.
 
-    The file must not be the ``--data`` file, and an existing path must be a
-    regular file (saving replaces it).
+    The file must not be the ``--data`` file, its name must end in
+    .safetensors (the format save_weights writes), and an existing path must
+    be a regular file (saving replaces it).
     """
     if not path:
         raise InputError("--out needs a file name such as model.safetensors")
@@ -312,9 +325,27 @@ def check_out_path(path, data=None):
             f"--out {path}: exists and is not a regular file; choose a file name "
             "such as model.safetensors"
         )
+    _check_weights_suffix(path, name)
     # save_weights renames a new file over the old one, so only the directory
     # needs to be writable.
     _check_writable_directory("--out", path)
+
+
+def _check_weights_suffix(path, name):
+    """Raise InputError unless the file name ``name`` ends in .safetensors."""
+    if name.lower() == WEIGHTS_SUFFIX:
+        raise InputError(
+            f"--out {path}: the file name is only the suffix {WEIGHTS_SUFFIX}; pass "
+            "a name such as model.safetensors"
+        )
+    if not name.lower().endswith(WEIGHTS_SUFFIX):
+        suffix = os.path.splitext(name)[1]
+        found = f"suffix {suffix!r}" if suffix else "no suffix"
+        raise InputError(
+            f"--out {path}: the file name has {found}, but the weights are "
+            f"written in the safetensors format, so it must end in {WEIGHTS_SUFFIX} "
+            "(for example model.safetensors)"
+        )
 
 
 def _check_writable_directory(option, path):
@@ -550,6 +581,19 @@ def _part_size(text):
         raise argparse.ArgumentTypeError(
             f"expected a fraction such as 0.2 or a number of rows, got {text!r}"
         ) from None
+
+
+def _seed(text):
+    """Read a --random-state value: an int that NumPy and the estimators accept."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(
+            f"expected an int in [0, {MAX_SEED}], got {text!r}"
+        )
+    return value
 
 
 def _non_negative_float(text):
