@@ -74,7 +74,9 @@ class MLPClassifier(ClassifierMixin, MLPBase):
     tol : float >= 0, default=1e-4
         Training stops once the training cost (the validation loss with
         early stopping) has failed to drop by more than ``tol`` below its
-        best value for ``n_iter_no_change`` consecutive epochs.
+        best value for ``n_iter_no_change`` consecutive epochs. ``tol`` is
+        multiplied by min(1, the first epoch's cost of the first fit), so it
+        is relative for costs on a small scale.
     n_iter_no_change : int >= 1, default=10
     early_stopping : bool, default=False
         Stop on the mean loss of validation rows (``X_val``/``y_val`` given
