@@ -163,8 +163,12 @@ def test_strings_in_X_are_rejected_by_name(X):
         ([["a", "b", "c"]] * 10, "X_val must contain only numbers"),
         (np.full((10, 3), np.nan), "Input X_val contains NaN"),
         (np.ones((10, 2)), "X_val has 2 features"),
+        (np.ones(10), "X_val: Expected 2D array, got 1D array"),
+        (np.ones((0, 3)), "X_val: Found array with 0 sample"),
+        (np.ones((10, 3), dtype=complex), "X_val: Complex data not supported"),
+        (np.ones((10, 3, 2)), "X_val: Found array with dim 3"),
     ],
-    ids=["strings", "NaN", "feature count"],
+    ids=["strings", "NaN", "feature count", "1-D", "empty", "complex", "3-D"],
 )
 def test_bad_validation_rows_are_named(X_val, message):
     X = np.random.default_rng(0).standard_normal((40, 3))

@@ -90,8 +90,11 @@ def check_X(estimator, X, *, reset=False, name="X"):
             raise _not_numbers_error(name, error) from error
         if name == "X":
             raise
-        # scikit-learn's messages call the array X.
-        raise ValueError(re.sub(r"\bX\b", name, str(error))) from error
+        # scikit-learn's messages call the array X, or do not name it.
+        message = re.sub(r"\bX\b", name, str(error))
+        if name not in message:
+            message = f"{name}: {message}"
+        raise ValueError(message) from error
 
 
 def check_sample_weight(sample_weight, X):
