@@ -245,3 +245,22 @@ def test_partial_fit_overflow_raises():
         model.partial_fit(X.astype(np.float32), y)
     for name, value in model.layers_.items():
         np.testing.assert_array_equal(value, before[name])
+
+
+def test_partial_fit_run_away_cost_raises():
+    # The cost stays finite (about 1e85), so only its rise shows the blow-up.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((400, 5))
+    y = (X @ rng.standard_normal(5) + 0.1 * rng.standard_normal(400) > 0).astype(int)
+    model = MLPClassifier(
+        optimizer="sgd", learning_rate=0.01, batch_size=20, random_state=0, max_epochs=5
+    )
+    fit_quietly(model, X, y)
+    before = copy_layers(model)
+    history = {key: list(values) for key, values in model.history_.items()}
+    model.set_params(learning_rate=1000.0)
+    with pytest.raises(FloatingPointError, match="training cost rose from"):
+        model.partial_fit(X, y)
+    for name, value in model.layers_.items():
+        np.testing.assert_array_equal(value, before[name])
+    assert model.history_ == history

@@ -431,11 +431,24 @@ class MLPBase(BaseEstimator):
         )
         arguments = self._fit_arguments(X, targets, sample_weight, None)
         result = trainer.fit(**arguments, max_epochs=1)
-        if result["diverged"]:
-            cost = result["train_cost"][-1]
+        cost = result["train_cost"][-1]
+        previous = getattr(self, "history_", {}).get("train_cost", [])
+        output = "logistic" if self._output == "sigmoid" else self._output
+        reference = zero_output_cost(
+            output, targets, sample_weight, self.layer_sizes_[-1]
+        )
+        # After a first epoch, a cost above twice both the last one and a
+        # zero output layer's has run away, as linear models judge it. The
+        # first call starts from random weights, which may cost more.
+        ran_away = bool(previous) and cost > 2 * max(previous[-1], reference)
+        if result["diverged"] or ran_away:
             # The cost uses the parameters the epoch started from, so it can
             # be finite while the parameters the epoch ended with are not.
-            if math.isfinite(cost):
+            if ran_away and not result["diverged"]:
+                failure = (
+                    f"the training cost rose from {previous[-1]:.6g} to {cost:.6g}"
+                )
+            elif math.isfinite(cost):
                 failure = "the parameters overflowed to infinity or NaN"
             else:
                 failure = f"the training cost became {cost}"
