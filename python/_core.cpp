@@ -283,6 +283,7 @@ py::dict train_result_to_dict(const fastml::TrainResult& result) {
     out["stalled"] = result.stalled;
     out["best_epoch"] = result.best_epoch;
     out["gradient_norm"] = result.gradient_norm;
+    out["cost_at_zero"] = result.cost_at_zero;
     out["n_evaluations"] = result.n_evaluations;
     out["train_loss"] = result.train_loss;
     out["train_cost"] = result.train_cost;
@@ -416,7 +417,8 @@ void bind_linear(py::module_& m, const char* trainer_name) {
             py::arg("early_stopping") = false, py::arg("schedule") = py::none(),
             "Train for up to max_epochs epochs and return a dict with n_epochs, converged, "
             "diverged, "
-            "interrupted, stalled, best_epoch, gradient_norm, n_evaluations, train_loss, "
+            "interrupted, stalled, best_epoch, gradient_norm, cost_at_zero, n_evaluations, "
+            "train_loss, "
             "train_cost "
             "and val_loss.");
 }

@@ -60,3 +60,23 @@ def test_small_target_warm_start_stops():
     model = LinearRegression(warm_start=True).fit(X, y)
     model.fit(X, y)
     assert model.n_iter_ <= 2
+
+
+@pytest.mark.parametrize("scale", [1e8, 1e10])
+def test_float32_large_target_fits(scale):
+    # A first step of unit length changes a float32 cost of this size by less
+    # than its rounding; L-BFGS then tries the step to a zero quadratic.
+    X, y = linear_data(scale)
+    X32, y32 = X.astype(np.float32), y.astype(np.float32)
+    model = LinearRegression().fit(X32, y32)
+    np.testing.assert_allclose(model.coef_ / scale, TRUE_COEF, rtol=1e-3)
+
+
+@pytest.mark.parametrize("scale", [1e6, 1e15])
+def test_large_target_gives_no_warning(scale):
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((400, 5))
+    y = scale * (X @ rng.standard_normal(5) + 0.5 + 0.1 * rng.standard_normal(400))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LinearRegression().fit(X, y)

@@ -119,7 +119,8 @@ public:
         }
 
         Trial accepted;
-        if (!line_search(x, f, direction, slope, first_step(direction), objective, accepted)) {
+        if (!line_search(x, f, direction, slope, first_step(direction), objective, accepted) &&
+            !retry_long_first_step(x, f, direction, slope, objective, accepted)) {
             return Status::kStalled;
         }
         accept(x, f, grad, accepted.step * direction, accepted);
@@ -138,6 +139,20 @@ private:
     // arbitrary; a first step of unit length keeps the trial point near x.
     double first_step(const Vector<double>& direction) const {
         return steps_.empty() ? 1.0 / std::max(1.0, direction.norm()) : 1.0;
+    }
+
+    // Without history, a unit-length step can change a cost on a large scale
+    // by less than its rounding: a float32 cost of targets near 1e8 rounds
+    // away the change. The costs here cannot go below 0, so the step to where
+    // a quadratic along the direction would reach 0, 2 f / |slope|, is tried
+    // instead. Returns false when it is not tried or finds no decrease.
+    bool retry_long_first_step(const Vector<double>& x, double f, const Vector<double>& direction,
+                               double slope, const LbfgsObjective& objective, Trial& accepted) {
+        const double step = 2 * f / -slope;
+        if (!steps_.empty() || !(f > 0) || !(step > first_step(direction)) || !std::isfinite(step)) {
+            return false;
+        }
+        return line_search(x, f, direction, slope, step, objective, accepted);
     }
 
     void accept(Vector<double>& x, double& f, Vector<double>& grad, const Vector<double>& step,

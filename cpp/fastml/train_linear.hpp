@@ -85,6 +85,9 @@ struct TrainResult {
     int best_epoch = -1;       // early stopping: the epoch whose parameters were kept
     // Euclidean norm of the last full (pseudo-)gradient, penalty included.
     double gradient_norm = 0;
+    // Training cost at zero parameters, the problem's scale (measured by the
+    // trainer's first fit).
+    double cost_at_zero = 0;
     Index n_evaluations = 0;         // passes over the training data
     std::vector<double> train_loss;  // mean loss per epoch, without the penalty
     std::vector<double> train_cost;  // train_loss plus the penalty
@@ -165,6 +168,7 @@ public:
         TrainResult result;
         Monitor monitor(options);
         measure_tolerance_scales(data, mean_weight, options.n_threads);
+        result.cost_at_zero = tolerance_scales_.raw_cost;
         if (!optimizer_) {
             start_lbfgs(data, mean_weight, options, result);
         }
@@ -512,6 +516,7 @@ private:
     struct ToleranceScales {
         bool measured = false;
         double cost = 1, gradient_norm = 1, gradient_entry = 1;
+        double raw_cost = 0;  // before tolerance_scale
     };
 
     void measure_tolerance_scales(const LinearRows<T>& data, double mean_weight, int n_threads) {
@@ -527,7 +532,8 @@ private:
             scratch_grad_.tail(model_.n_outputs()).setZero();
         }
         const ArrayX<double> gradient = scratch_grad_.template cast<double>();
-        tolerance_scales_.cost = tolerance_scale(loss_sum * scale);
+        tolerance_scales_.raw_cost = loss_sum * scale;
+        tolerance_scales_.cost = tolerance_scale(tolerance_scales_.raw_cost);
         tolerance_scales_.gradient_norm = tolerance_scale(std::sqrt(gradient.square().sum()));
         tolerance_scales_.gradient_entry = tolerance_scale(gradient.abs().maxCoeff());
         tolerance_scales_.measured = true;

@@ -119,7 +119,12 @@ def _warn_if_ill_conditioned(name, estimator, result, dtype, stacklevel):
     tol = getattr(estimator, "tol", None)
     if tol is None:
         return
-    threshold = _ILL_CONDITIONED_FACTOR * max(float(tol), 1e-6)
+    # Scaled by the size of the targets, sqrt(2 * the cost at zero
+    # coefficients), where that is above 1: float64 resolves the gradient of
+    # targets of 1e8 only to the same relative level. A badly scaled feature
+    # leaves that cost as it is, so it still warns.
+    scale = max(1.0, math.sqrt(2 * max(result.get("cost_at_zero", 0.0), 0.0)))
+    threshold = _ILL_CONDITIONED_FACTOR * max(float(tol), 1e-6) * scale
     if not result["gradient_norm"] > threshold:
         return
     warnings.warn(
