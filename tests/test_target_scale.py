@@ -10,7 +10,9 @@ import warnings
 import numpy as np
 import pytest
 
-from fastml import LinearRegression, LogisticRegression
+from sklearn.exceptions import ConvergenceWarning
+
+from fastml import LinearRegression, LogisticRegression, MLPRegressor
 
 TRUE_COEF = np.array([1.0, -2.0, 3.0])
 
@@ -51,8 +53,40 @@ def test_logistic_small_features_match_unit_features():
     X = rng.standard_normal((300, 3))
     y = (X @ TRUE_COEF + 0.5 * rng.standard_normal(300) > 0).astype(int)
     unit = LogisticRegression(penalty=None, fit_intercept=False).fit(X, y)
-    small = LogisticRegression(penalty=None, fit_intercept=False).fit(X * 1e-6, y)
+    with pytest.warns(ConvergenceWarning, match="standardize them"):
+        small = LogisticRegression(penalty=None, fit_intercept=False).fit(X * 1e-6, y)
     np.testing.assert_allclose(small.coef_ * 1e-6, unit.coef_, rtol=1e-4)
+
+
+def messages_of(fit):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit()
+    return [str(warning.message) for warning in caught]
+
+
+def test_tiny_features_fit_by_lbfgs():
+    # Without curvature pairs any descent slope is tried, however small.
+    X, y = linear_data(1.0)
+    with pytest.warns(ConvergenceWarning, match="largest root mean square"):
+        model = LinearRegression().fit(X * 1e-4, y)
+    np.testing.assert_allclose(model.coef_ * 1e-4, TRUE_COEF, rtol=1e-2)
+
+
+@pytest.mark.parametrize(
+    "make_model",
+    [
+        lambda: LinearRegression(),
+        lambda: LogisticRegression(penalty=None),
+        lambda: MLPRegressor(hidden_layer_sizes=(4,), max_epochs=2),
+    ],
+    ids=["linear", "logistic", "network"],
+)
+def test_tiny_features_warn(make_model):
+    X, y = linear_data(1.0)
+    target = y if "Logistic" not in type(make_model()).__name__ else (y > 0).astype(int)
+    messages = messages_of(lambda: make_model().fit(X * 1e-8, target))
+    assert any("largest root mean square of a feature is" in m for m in messages)
 
 
 def test_small_target_warm_start_stops():

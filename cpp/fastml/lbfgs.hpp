@@ -114,7 +114,7 @@ public:
             direction = -grad;
             slope = -grad.squaredNorm();
         }
-        if (!(slope < -resolution)) {
+        if (!predicts_decrease(slope, resolution)) {
             return Status::kConverged;
         }
 
@@ -139,6 +139,16 @@ private:
     // arbitrary; a first step of unit length keeps the trial point near x.
     double first_step(const Vector<double>& direction) const {
         return steps_.empty() ? 1.0 / std::max(1.0, direction.norm()) : 1.0;
+    }
+
+    // The direction's slope predicts a measurable decrease of f. With
+    // curvature pairs a step of 1 is the natural one, so the slope must exceed
+    // the rounding of f. Without them the direction is the raw gradient,
+    // whose length says nothing about the step: on features of 1e-8 the
+    // slope is 1e-16 while the optimum lies 1e8 away, so any descent slope
+    // is tried.
+    bool predicts_decrease(double slope, double resolution) const {
+        return steps_.empty() ? slope < 0 : slope < -resolution;
     }
 
     // Without history, a unit-length step can change a cost on a large scale
@@ -174,7 +184,7 @@ private:
             direction = -pseudo;
             slope = -pseudo.squaredNorm();
         }
-        if (!(slope < -resolution)) {
+        if (!predicts_decrease(slope, resolution)) {
             return Status::kConverged;
         }
 

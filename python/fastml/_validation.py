@@ -7,10 +7,14 @@ float64 array, or float32 when the input is float32.
 """
 
 import re
+import warnings
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
+
+from ._params import _stacklevel_outside_package
 
 FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -52,8 +56,48 @@ def _converts_to_float(values):
     return True
 
 
+# Features whose largest root mean square lies below this are too small for
+# gradient-based training: the gradient with respect to their coefficients
+# is as small, so stopping rules fire long before the optimum.
+TINY_FEATURE_SCALE = 1e-3
+
+
+def warn_if_features_tiny(estimator, X):
+    """Warn with a ConvergenceWarning when every feature of X is tiny.
+
+    The scale is the root mean square of each column over at most the first
+    1,000 rows, so the check costs no pass over a large X.
+    """
+    sample = np.asarray(X[:1000], dtype=np.float64)
+    if sample.size == 0:
+        return
+    with np.errstate(over="ignore"):  # huge features give inf: not tiny
+        largest = float(np.sqrt(np.mean(np.square(sample), axis=0)).max())
+    if largest == 0 or largest >= TINY_FEATURE_SCALE:
+        return
+    warnings.warn(
+        f"{type(estimator).__name__}: the largest root mean square of a feature "
+        f"is {largest:.3g}, below {TINY_FEATURE_SCALE:g}. Gradient-based "
+        "training stops early on features this small, so standardize them "
+        "(for example with sklearn.preprocessing.StandardScaler).",
+        ConvergenceWarning,
+        stacklevel=_stacklevel_outside_package(),
+    )
+
+
 def check_X_y(estimator, X, y, *, reset=True, multi_output=False, y_numeric=False):
-    """Validate X and y as scikit-learn does, keeping float32 and C order."""
+    """Validate X and y as scikit-learn does, keeping float32 and C order.
+
+    With ``reset`` (a fit that starts anew), features too small to train on
+    give a ConvergenceWarning (see warn_if_features_tiny).
+    """
+    X, y = _validate_X_y(estimator, X, y, reset, multi_output, y_numeric)
+    if reset:
+        warn_if_features_tiny(estimator, X)
+    return X, y
+
+
+def _validate_X_y(estimator, X, y, reset, multi_output, y_numeric):
     try:
         # scikit-learn's finite check first sums the array, which can
         # overflow for values near the float limit before it checks them
