@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import fastml
@@ -368,9 +369,15 @@ def test_train_writes_a_model_that_loads(run, classification_csv, tmp_path):
     assert code == 0, err
     model = fastml.load_model(out_path)
     rows = [line.split(",") for line in classification_csv.read_text().splitlines()[1:]]
-    X = np.array([[float(a), float(b)] for _, a, b in rows])
+    X = pd.DataFrame(
+        [[float(a), float(b)] for _, a, b in rows], columns=["x1", "x2"]
+    )
     labels = np.array([label for label, _, _ in rows])
     assert model.score(X, labels) > 0.9
+    # The header's names are saved, so reordered columns are rejected.
+    assert list(model.feature_names_in_) == ["x1", "x2"]
+    with pytest.raises(ValueError, match="feature names"):
+        model.predict(X[["x2", "x1"]])
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -768,7 +775,7 @@ def test_saved_regressor_predicts_raw_units(run, tmp_path, model):
     )
     assert code == 0, err
     restored = fastml.load_model(out_path)
-    assert restored.score(x, y) > 0.95
+    assert restored.score(pd.DataFrame(x, columns=["x1", "x2"]), y) > 0.95
 
 
 @pytest.mark.filterwarnings("always::sklearn.exceptions.ConvergenceWarning")

@@ -250,7 +250,11 @@ def run_train(args):
     _write(f"(cost: {'log loss' if classifier else 'J = 1/(2m) sum(err^2)'})")
     if saver is not None:
         try:
-            saver(fold_standardization(model), args.out)
+            saved = fold_standardization(model)
+            # The CSV header names the columns, so a loaded model checks the
+            # names and order of a DataFrame's columns as a fitted one does.
+            saved.feature_names_in_ = np.asarray(problem.feature_names, dtype=object)
+            saver(saved, args.out)
         except (OSError, ValueError, safetensors.SafetensorError) as error:
             reason = getattr(error, "strerror", None) or str(error)
             return _fail("train", f"--out {args.out}: cannot write the file: {reason}")
@@ -487,6 +491,7 @@ class _Problem(NamedTuple):
     y_val: Any
     y_test: Any
     summary: str
+    feature_names: tuple  # the CSV's feature columns, in order
 
 
 def _prepare(args, verbose):
@@ -535,7 +540,7 @@ def _prepare(args, verbose):
         f"{len(features)} features; {len(parts[3])} train, {len(parts[4])} "
         f"validation, {len(parts[5])} test rows"
     )
-    return _Problem(model, *parts, summary)
+    return _Problem(model, *parts, summary, tuple(features))
 
 
 def _set_params(model, assignments):
