@@ -364,7 +364,12 @@ class AdamW(Adam):
     epsilon : float > 0, default=1e-8
         Added to ``sqrt(v_hat)``.
     weight_decay : float >= 0, default=0.01
-        Fraction of ``lr * w`` removed from the weights at every step.
+        Fraction of ``lr * w`` removed from the weights at every step. It
+        acts whatever the estimator's ``penalty`` is and is not part of the
+        reported cost: it pulls the weights toward 0 with a force that grows
+        with them, so a model whose weights must be large (a target of 1e4
+        on standardized features, say) stops far from the fit. Set it to 0,
+        or use :class:`Adam`, for an unpenalized fit.
     """
 
     name = "adamw"
