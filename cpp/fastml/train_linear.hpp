@@ -167,11 +167,19 @@ public:
 
         TrainResult result;
         Monitor monitor(options);
-        measure_tolerance_scales(data, mean_weight, options.n_threads);
-        result.cost_at_zero = tolerance_scales_.raw_cost;
+        // From zero parameters, the first evaluation gives the scales without
+        // a pass of its own: L-BFGS's start, or the first epoch.
+        const bool scales_from_start = !tolerance_scales_.measured && (params_ == T(0)).all();
+        if (!scales_from_start) {
+            measure_tolerance_scales(data, mean_weight, options.n_threads);
+        }
         if (!optimizer_) {
             start_lbfgs(data, mean_weight, options, result);
+            if (scales_from_start) {
+                set_tolerance_scales(lbfgs_cost_, lbfgs_grad_.array());
+            }
         }
+        result.cost_at_zero = tolerance_scales_.raw_cost;
         for (int epoch = 0; epoch < options.max_epochs; ++epoch) {
             if (!optimizer_ && lbfgs_gradient_small(options)) {
                 result.converged = true;
@@ -189,6 +197,16 @@ public:
             result.n_epochs = epoch + 1;
             result.train_loss.push_back(loss);
             result.train_cost.push_back(cost);
+            if (!tolerance_scales_.measured) {
+                // The first epoch of a first-order optimizer from zero: for a
+                // full batch, the cost and gradient norm at zero; for
+                // mini-batches, a cost of the same scale.
+                tolerance_scales_.raw_cost = cost;
+                tolerance_scales_.cost = tolerance_scale(cost);
+                tolerance_scales_.gradient_norm = tolerance_scale(result.gradient_norm);
+                tolerance_scales_.measured = true;
+                result.cost_at_zero = cost;
+            }
             if (!std::isfinite(cost) || !params_.allFinite()) {
                 result.diverged = true;
                 break;
@@ -512,7 +530,9 @@ private:
     // tolerance_scale of the cost, the gradient norm and the largest gradient
     // entry at zero parameters: the scale of the problem, which tol is
     // multiplied by (see TrainOptions::tol). Measured by the first fit and
-    // kept, so that a warm start near the optimum still stops at once.
+    // kept, so that a warm start near the optimum still stops at once. A fit
+    // from zero takes them from its first evaluation; one from other
+    // parameters makes an extra pass at zero.
     struct ToleranceScales {
         bool measured = false;
         double cost = 1, gradient_norm = 1, gradient_entry = 1;
@@ -531,9 +551,13 @@ private:
         if (!fit_intercept_) {
             scratch_grad_.tail(model_.n_outputs()).setZero();
         }
-        const ArrayX<double> gradient = scratch_grad_.template cast<double>();
-        tolerance_scales_.raw_cost = loss_sum * scale;
-        tolerance_scales_.cost = tolerance_scale(tolerance_scales_.raw_cost);
+        set_tolerance_scales(loss_sum * scale, scratch_grad_.template cast<double>());
+    }
+
+    // Records the scales of a cost and gradient at zero parameters.
+    void set_tolerance_scales(double cost, const ArrayX<double>& gradient) {
+        tolerance_scales_.raw_cost = cost;
+        tolerance_scales_.cost = tolerance_scale(cost);
         tolerance_scales_.gradient_norm = tolerance_scale(std::sqrt(gradient.square().sum()));
         tolerance_scales_.gradient_entry = tolerance_scale(gradient.abs().maxCoeff());
         tolerance_scales_.measured = true;
