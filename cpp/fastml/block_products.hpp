@@ -406,9 +406,9 @@ constexpr int kMaxSweepOutputs = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS >= 32 ? 
 // on a 80 x 784 block in the L2 cache the unaligned products ran 10% to 15%
 // slower.
 // Every value is summed in the same order as by the unaligned kernels, so the
-// bits do not depend on the shift: a column's gradient is a sum over rows
-// whichever lane holds it, and the logits' accumulators hold the same sums
-// in rotated lanes, which are turned back before they are reduced.
+// bits do not depend on the shift. A column's gradient is a sum over rows
+// whichever lane contains it, and the logits' accumulators contain the same
+// sums in rotated lanes, which are turned back before they are reduced.
 template <typename T>
 struct ShiftedLanes;
 
@@ -569,7 +569,7 @@ void shifted_logits_rows(const T* X, Index ldx, const T* W, Index ldw, Index pac
 // G[j][c] += sum_r dZ[r][j] * X[r][c] for J outputs over the columns held
 // by F aligned packets of each row, the first of which starts at X (row 0)
 // and contains column `first_column` in lane 0. With Head, the strip's first
-// packet is the row's first and keeps the lanes from `shift` on; with Tail,
+// packet is the row's first and keeps the lanes from `shift` on. With Tail,
 // its last packet is the row's last and keeps the lanes before `shift`.
 template <typename T, int J, int F, bool Head, bool Tail>
 void shifted_gradient_strip(const T* dZ, Index k, const T* X, Index n, Index d, Index first_column,

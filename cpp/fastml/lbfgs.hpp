@@ -144,8 +144,8 @@ private:
     // The direction's slope predicts a measurable decrease of f. With
     // curvature pairs a step of 1 is the natural one, so the slope must exceed
     // the rounding of f. Without them the direction is the raw gradient,
-    // whose length says nothing about the step: on features of 1e-8 the
-    // slope is 1e-16 while the optimum lies 1e8 away, so any descent slope
+    // whose length does not set the step. On features of 1e-8 the slope is
+    // 1e-16 while the optimum lies 1e8 away, so any descent slope
     // is tried.
     bool predicts_decrease(double slope, double resolution) const {
         return steps_.empty() ? slope < 0 : slope < -resolution;

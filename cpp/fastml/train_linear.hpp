@@ -198,9 +198,9 @@ public:
             result.train_loss.push_back(loss);
             result.train_cost.push_back(cost);
             if (!tolerance_scales_.measured) {
-                // The first epoch of a first-order optimizer from zero: for a
-                // full batch, the cost and gradient norm at zero; for
-                // mini-batches, a cost of the same scale.
+                // The first epoch of a first-order optimizer from zero. For a
+                // full batch it gives the cost and gradient norm at zero, and
+                // for mini-batches a cost of the same scale.
                 tolerance_scales_.raw_cost = cost;
                 tolerance_scales_.cost = tolerance_scale(cost);
                 tolerance_scales_.gradient_norm = tolerance_scale(result.gradient_norm);

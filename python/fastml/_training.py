@@ -165,14 +165,17 @@ def run_trainer(
     started from: a cost that fell below its start did not diverge.
     ``start_cost`` returns that cost when called without arguments (a pass
     over the data, made only in this case); without it, the first epoch's
-    cost is used. With early stopping the cost
-    of the kept epoch is judged. With ``warn``, it issues a
-    ConvergenceWarning in four more cases: the gradient is too large to
-    square in the input dtype; the cost ended above its start or never fell
-    below it; ``max_epochs`` ran out before a stopping rule was met; or
-    L-BFGS could not decrease the cost any further. ``stacklevel`` is passed
-    to ``warnings.warn`` and should point at the caller's call to ``fit``.
-    Returns the trainer's result dict.
+    cost is used. A network that stopped improving above twice the
+    reference also warns. With early stopping the cost of the kept epoch is
+    judged. With ``warn``, it issues a ConvergenceWarning in four more cases:
+
+    - the gradient is too large to square in the input dtype;
+    - the cost ended above its start or never fell below it;
+    - ``max_epochs`` ran out before a stopping rule was met;
+    - L-BFGS could not decrease the cost any further.
+
+    ``stacklevel`` is passed to ``warnings.warn`` and should point at the
+    caller's call to ``fit``. Returns the trainer's result dict.
     """
     name = type(estimator).__name__
     progress = ProgressBar(max_epochs, name, enabled=bool(verbose))

@@ -270,6 +270,11 @@ class MLPBase(BaseEstimator):
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
 
+    def _zero_output_cost(self, targets, sample_weight, layer_sizes):
+        """Return the training cost of this network with a zero output layer."""
+        output = "logistic" if self._output == "sigmoid" else self._output
+        return zero_output_cost(output, targets, sample_weight, layer_sizes[-1])
+
     def _cost_of(self, params, X, targets, sample_weight, layer_sizes):
         """Return the training cost of the flat ``params``: one pass over X."""
         loss_sum, _ = _core.network_loss_gradient(
@@ -362,8 +367,7 @@ class MLPBase(BaseEstimator):
 
         # A random start can cost more than twice the zero-output
         # reference, so run_trainer also compares the end with the start.
-        output = "logistic" if self._output == "sigmoid" else self._output
-        reference = zero_output_cost(output, targets, sample_weight, layer_sizes[-1])
+        reference = self._zero_output_cost(targets, sample_weight, layer_sizes)
         start_params = np.array(trainer.params, copy=True)
 
         def start_cost():
@@ -433,10 +437,7 @@ class MLPBase(BaseEstimator):
         result = trainer.fit(**arguments, max_epochs=1)
         cost = result["train_cost"][-1]
         previous = getattr(self, "history_", {}).get("train_cost", [])
-        output = "logistic" if self._output == "sigmoid" else self._output
-        reference = zero_output_cost(
-            output, targets, sample_weight, self.layer_sizes_[-1]
-        )
+        reference = self._zero_output_cost(targets, sample_weight, self.layer_sizes_)
         # After a first epoch, a cost above twice both the last one and a
         # zero output layer's has run away, as linear models judge it. The
         # first call starts from random weights, which may cost more.
