@@ -112,6 +112,34 @@ def test_loss_gradient_matches_numpy(activation, output):
     np.testing.assert_allclose(logits, ref_logits, rtol=1e-12, atol=1e-13)
 
 
+# Up to 512 rows, each weight gradient is one product over all the rows,
+# split into blocks of 64 output units. Longer passes sum per-chunk gradients
+# in float64. Widths of 130 and 70 give whole and partial unit blocks.
+@pytest.mark.parametrize("n_rows", [1, 64, 512, 513, 1500])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gradient_either_side_of_whole_batch_limit(n_rows, dtype):
+    sizes = [9, 130, 70, 4]
+    params, X, targets, weights = make_problem("softmax", sizes, n=n_rows, seed=8)
+    params = params / 4
+    loss, grad = _core.network_loss_gradient(
+        params.astype(dtype),
+        X.astype(dtype),
+        targets,
+        weights.astype(dtype),
+        sizes,
+        ["tanh"] * 2,
+        "softmax",
+    )
+    ref_loss, ref_grad, _ = numpy_loss_and_gradient(
+        params, X, targets, weights, sizes, "tanh", "softmax"
+    )
+    assert grad.dtype == dtype
+    tolerance = 1e-10 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(loss, ref_loss, rtol=tolerance, atol=0)
+    scale = np.abs(ref_grad).max()
+    np.testing.assert_allclose(grad, ref_grad, rtol=tolerance, atol=tolerance * scale)
+
+
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("output", OUTPUTS)
 def test_gradient_matches_finite_differences(activation, output):

@@ -375,14 +375,38 @@ def extreme_gradient_cases(dtype):
     }
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("rule", [AdaGrad(epsilon=1e-10), RMSprop(rho=0.9, epsilon=1e-8)])
+def test_first_step_takes_a_correctly_rounded_square_root(rule, dtype):
+    # From w = 0 and zero state, each value of the first step is one product,
+    # one square root, one sum and one quotient, each rounded once in
+    # `dtype`. NumPy's square root is correctly rounded, so the steps must
+    # agree bit for bit; an estimated square root differs by an ulp here and
+    # there. 1,003 values cover whole SIMD packets and a partial one.
+    rng = np.random.default_rng(5)
+    g = (rng.random(1003) + 0.5).astype(dtype)
+    stepper = rule.make_stepper(g.size, dtype=dtype)
+    w = np.zeros_like(g)
+    stepper.step(w, g, 1.0)
+
+    one = dtype(1)
+    square = g * g if rule.name == "adagrad" else dtype(1 - rule.rho) * (g * g)
+    expected = -((one * g) / (np.sqrt(square) + dtype(rule.epsilon)))
+    np.testing.assert_array_equal(w, expected)
+
+
+# 4 values fit in less than one SIMD packet; 68 fill several whole packets
+# of float32 and float64 and leave a partial one, so that both code paths of
+# the update see every extreme value.
+@pytest.mark.parametrize("n_params", [4, 68])
 @pytest.mark.parametrize("alternate_sign", [False, True])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("rule_name", RULES)
-def test_extreme_gradients_never_give_nan(rule_name, dtype, alternate_sign):
+def test_extreme_gradients_never_give_nan(rule_name, dtype, alternate_sign, n_params):
     for case, gradient in extreme_gradient_cases(dtype).items():
-        stepper = RULES[rule_name].make_stepper(4, dtype=dtype)
-        w = np.ones(4, dtype=dtype)
-        g = gradient.astype(dtype)
+        stepper = RULES[rule_name].make_stepper(n_params, dtype=dtype)
+        w = np.ones(n_params, dtype=dtype)
+        g = np.resize(gradient, n_params).astype(dtype)
         for _ in range(N_STEPS):
             stepper.step(w, g, 0.01)
             # A sign change after an overflow to inf would expose inf - inf.

@@ -140,10 +140,11 @@ struct GatheredRows {
 // Returns rows [begin, begin + n) of `rows` (LinearRows or NetworkRows) as n
 // contiguous rows: pointers into `rows`, or, for rows read through
 // row_index, copies in `buffers`, sized for `capacity` >= n rows. Targets
-// have `width` values per row and X has d.
+// have `width` values per row and X has d. With `x_out`, copied rows of X go
+// there (n x d) instead of into `buffers`.
 template <typename Rows, typename T>
 Rows contiguous_rows(const Rows& rows, Index begin, Index n, Index d, Index width,
-                     Index capacity, GatheredRows<T>& buffers) {
+                     Index capacity, GatheredRows<T>& buffers, T* x_out = nullptr) {
     Rows view;
     view.n_rows = n;
     if (rows.row_index == nullptr) {
@@ -154,9 +155,12 @@ Rows contiguous_rows(const Rows& rows, Index begin, Index n, Index d, Index widt
         return view;
     }
     const Index* index = rows.row_index + begin;
-    if (buffers.X.rows() != capacity || buffers.X.cols() != d) buffers.X.resize(capacity, d);
-    gather_rows(rows.X, d, index, n, buffers.X.data());
-    view.X = buffers.X.data();
+    if (x_out == nullptr) {
+        if (buffers.X.rows() != capacity || buffers.X.cols() != d) buffers.X.resize(capacity, d);
+        x_out = buffers.X.data();
+    }
+    gather_rows(rows.X, d, index, n, x_out);
+    view.X = x_out;
     if (rows.targets != nullptr) {
         if (buffers.targets.rows() != capacity || buffers.targets.cols() != width)
             buffers.targets.resize(capacity, width);

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <limits>
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <vector>
 
@@ -39,21 +40,37 @@ enum class OutputLoss {
     kSquared,  // squared error / 2, summed per row
 };
 
-// Rows per chunk of a network's pass: the unit of work of one thread, whose
-// activations stay in cache from the forward through the backward pass. A
-// mini-batch of 128 rows is two chunks, so two threads share it. Changing
-// it changes the rounding of every fitted network.
+// Rows per chunk of a network's pass: the unit of work of one thread in the
+// forward pass and in the backward pass through the layers. A mini-batch of
+// 128 rows is two chunks, so two threads share it. Changing it changes the
+// rounding of every fitted network.
 constexpr Index kNetworkChunkRows = 64;
 
-// The chunks of a pass are grouped into at most this many parts of
+// Passes over at most this many rows (every usual mini-batch) keep the
+// activations and deltas of all their rows, and compute each weight
+// gradient with one product over all the rows, split among the threads by
+// blocks of output units. The gradient is then written once, in place, and
+// each block can be handed to the optimizer while it is still in cache.
+constexpr Index kWholeBatchRows = 512;
+
+// Output units per block of a weight gradient in a pass of up to
+// kWholeBatchRows rows: a block is rows [u, u + 64) of W, one contiguous
+// range of the parameters.
+constexpr Index kGradientBlockUnits = 64;
+
+// Longer passes group their chunks into at most this many parts of
 // consecutive chunks, fixed by the number of rows alone. Each part keeps one
-// partial gradient, and the parts are added in order at the end, so the bits
-// do not depend on the thread count. Memory stays at this many gradients at
-// most, however many rows there are.
+// partial gradient in float64, and the parts are added in order at the end,
+// so the bits do not depend on the thread count. Memory stays at this many
+// gradients at most, however many rows there are.
 constexpr Index kMaxNetworkParts = 32;
 
-// Parameters per block of the final sum over parts, which the threads share.
+// Parameters per range of the final sum over parts, which the threads share.
 constexpr Index kNetworkSumBlock = 4096;
+
+// Below this many parameters, the gradient ranges of a pass are finished on
+// the calling thread: waking another would cost more than the work.
+constexpr Index kSerialRangeParams = 16384;
 
 // Rows of a data set with their targets. Without `row_index` the rows are
 // the first n_rows rows of X. With it, row i is row row_index[i] of X and of
@@ -151,36 +168,44 @@ public:
         }
     }
 
+    // Called once for each range of the gradient, from any thread, as soon
+    // as grad[begin, end) of trainable segment `segment` is final. `item`
+    // numbers the ranges from 0 to gradient_range_count(rows) - 1 in a fixed
+    // order. The callback may change params[begin, end): the pass reads no
+    // parameter after it has written the first gradient range.
+    using RangeCallback = std::function<void(Index item, Index segment, Index begin, Index end)>;
+
     // Returns sum_i w_i * loss_i over the rows and, when `grad` is not null,
     // writes grad = scale * sum_i w_i * d(loss_i)/d(params). Gradients of the
     // segments with `trainable[s]` false are set to 0 and the backward pass
     // stops below the lowest trainable layer. An empty `trainable` means all.
     //
-    // Each chunk's gradient goes into its part's partial sum: in T when every
-    // part is a single chunk (up to kMaxNetworkParts chunks, so every
-    // mini-batch), else in float64. The parts are then added in float64 and
-    // scaled once.
+    // Up to kWholeBatchRows rows, each weight gradient is one product over
+    // all the rows, in T. Longer passes add each chunk's gradient to its
+    // part's float64 sum, then add the parts in order and scale once.
     double loss_and_gradient(const T* params, const NetworkRows<T>& rows, double scale, T* grad,
-                             const std::vector<bool>& trainable, int n_threads) {
-        const Index n_chunks = std::max<Index>(1, (rows.n_rows + kNetworkChunkRows - 1) /
-                                                      kNetworkChunkRows);
-        const Index n_parts = std::min(n_chunks, kMaxNetworkParts);
+                             const std::vector<bool>& trainable, int n_threads,
+                             const RangeCallback& on_range = nullptr) {
+        const Index n_chunks = chunk_total(rows.n_rows);
         const bool with_grad = grad != nullptr;
-        single_chunk_parts_ = n_parts == n_chunks;
-        if (with_grad) {
-            if (single_chunk_parts_) {
-                if (part_grads_.rows() < n_parts || part_grads_.cols() != n_params())
-                    part_grads_.resize(n_parts, n_params());
-            } else if (part_sums_.rows() < n_parts || part_sums_.cols() != n_params()) {
-                part_sums_.resize(n_parts, n_params());
-            }
+        whole_batch_ = rows.n_rows <= kWholeBatchRows;
+        const Index n_parts = whole_batch_ ? n_chunks : std::min(n_chunks, kMaxNetworkParts);
+        if (with_grad && whole_batch_) {
+            reserve_batch(rows.n_rows, rows.row_index != nullptr);
+            batch_input_ = rows.row_index != nullptr ? batch_X_.data() : rows.X;
+        } else if (with_grad && (part_sums_.rows() < n_parts || part_sums_.cols() != n_params())) {
+            part_sums_.resize(n_parts, n_params());
         }
         if (Index(partial_losses_.size()) < n_chunks) partial_losses_.resize(n_chunks);
-        const int threads =
-            std::max(1, std::min<int>(resolve_thread_count(n_threads), int(n_parts)));
-        reserve_workspaces(threads);
+        const int available = resolve_thread_count(n_threads);
+        const int threads = std::max(1, std::min<int>(available, int(n_parts)));
+        if (with_grad) plan_gradient_ranges(rows.n_rows);
+        const Index n_ranges = Index(gradient_ranges_.size());
+        const int range_threads = !with_grad || n_params() < kSerialRangeParams
+                                      ? 1
+                                      : std::max(1, std::min<int>(available, int(n_ranges)));
+        reserve_workspaces(std::max(threads, range_threads));
         const Index lowest = with_grad ? lowest_trainable_layer(trainable) : n_layers();
-        const Index n_blocks = (n_params() + kNetworkSumBlock - 1) / kNetworkSumBlock;
 
         parallel_for(n_parts, threads, [&](Index part, int slot) {
             const Index first = part * n_chunks / n_parts;
@@ -192,14 +217,32 @@ public:
             }
         });
         if (with_grad) {
-            parallel_for(n_blocks, threads, [&](Index block, int slot) {
-                sum_parts(block, n_parts, scale, grad, trainable, lowest, workspaces_[slot]);
+            parallel_for(n_ranges, range_threads, [&](Index item, int slot) {
+                const GradientRange& range = gradient_ranges_[item];
+                const bool computed = range.segment / 2 >= lowest &&
+                                      (trainable.empty() || trainable[range.segment]);
+                if (!computed) {
+                    std::fill(grad + range.begin, grad + range.end, T(0));
+                    return;
+                }
+                if (whole_batch_) {
+                    batch_gradient(range, rows.n_rows, scale, grad, workspaces_[slot]);
+                } else {
+                    sum_parts(range, n_parts, scale, grad, workspaces_[slot]);
+                }
+                if (on_range) on_range(item, range.segment, range.begin, range.end);
             });
         }
 
         double loss_sum = 0;
         for (Index chunk = 0; chunk < n_chunks; ++chunk) loss_sum += partial_losses_[chunk];
         return loss_sum;
+    }
+
+    // The number of ranges loss_and_gradient reports for `n_rows` rows.
+    Index gradient_range_count(Index n_rows) {
+        plan_gradient_ranges(n_rows);
+        return Index(gradient_ranges_.size());
     }
 
     // Writes the logits of `n_rows` rows, row-major (n_rows x n_outputs).
@@ -235,7 +278,12 @@ private:
         ArrayX<T> losses;
         RowArray<T> element_losses;
         GatheredRows<T> gathered;  // the rows of an indexed chunk
-        ArrayX<double> block_sum;  // one block of the sum over parts
+        ArrayX<double> range_sum;  // one range of a sum over rows or parts
+    };
+
+    // A piece of one segment: rows of a weight matrix or a whole bias.
+    struct GradientRange {
+        Index segment, begin, end;
     };
 
     void reserve_workspaces(int threads) {
@@ -247,13 +295,45 @@ private:
                 workspace.outputs.emplace_back(kNetworkChunkRows, fan_out(l));
             workspace.delta.resize(kNetworkChunkRows * max_width_);
             workspace.next_delta.resize(kNetworkChunkRows * max_width_);
-            Index largest = 0;
-            for (Index l = 0; l < n_layers(); ++l)
-                largest = std::max(largest, fan_out(l) * fan_in(l));
-            workspace.weight_grad.resize(1, largest);
             workspace.losses.resize(kNetworkChunkRows);
             workspace.element_losses.resize(kNetworkChunkRows, n_outputs());
-            workspace.block_sum.resize(kNetworkSumBlock);
+            workspace.range_sum.resize(std::max(kNetworkSumBlock, max_width_));
+        }
+    }
+
+    // Sizes the activations and deltas of a whole-batch pass, and the copies
+    // of its rows when they are `indexed`.
+    void reserve_batch(Index n_rows, bool indexed) {
+        if (batch_outputs_.empty()) {
+            for (Index l = 0; l < n_layers(); ++l) {
+                batch_outputs_.emplace_back(0, fan_out(l));
+                batch_deltas_.emplace_back(0, fan_out(l));
+            }
+        }
+        if (indexed && batch_X_.rows() < n_rows) batch_X_.resize(n_rows, n_features());
+        if (batch_outputs_[0].rows() >= n_rows) return;
+        for (Index l = 0; l < n_layers(); ++l) {
+            batch_outputs_[l].resize(n_rows, fan_out(l));
+            // The last layer's delta replaces its logits in place.
+            if (l + 1 < n_layers()) batch_deltas_[l].resize(n_rows, fan_out(l));
+        }
+    }
+
+    // The ranges of a pass over n_rows rows, segment by segment: blocks of
+    // kGradientBlockUnits rows of each weight matrix and whole biases for
+    // whole-batch passes, pieces of kNetworkSumBlock parameters otherwise.
+    void plan_gradient_ranges(Index n_rows) {
+        const bool whole_batch = n_rows <= kWholeBatchRows;
+        if (!gradient_ranges_.empty() && planned_whole_batch_ == whole_batch) return;
+        planned_whole_batch_ = whole_batch;
+        gradient_ranges_.clear();
+        for (Index segment = 0; segment < n_segments(); ++segment) {
+            const Index begin = segment_begin(segment), end = segment_end(segment);
+            Index step = kNetworkSumBlock;
+            if (whole_batch) step = segment % 2 == 0 ? kGradientBlockUnits * fan_in(segment / 2)
+                                                     : end - begin;
+            for (Index first = begin; first < end; first += step)
+                gradient_ranges_.push_back({segment, first, std::min(first + step, end)});
         }
     }
 
@@ -265,17 +345,44 @@ private:
         return n_layers();
     }
 
-    // Fills workspace.outputs[l] for the first n rows; input rows start at X.
-    void forward_block(const T* params, const T* X, Index n, Workspace& workspace) const {
+    static Index chunk_total(Index n_rows) {
+        return std::max<Index>(1, (n_rows + kNetworkChunkRows - 1) / kNetworkChunkRows);
+    }
+
+    // Writes the activations of n rows starting at X: layer l's to out[l],
+    // fan_out(l) values per row.
+    void forward_block(const T* params, const T* X, Index n, T* const* out) const {
         const T* input = X;
         for (Index l = 0; l < n_layers(); ++l) {
             Eigen::Map<const RowMatrix<T>> A(input, n, fan_in(l));
             Eigen::Map<const RowMatrix<T>> W(params + weight_offset(l), fan_out(l), fan_in(l));
-            auto Z = workspace.outputs[l].topRows(n);
+            Eigen::Map<RowMatrix<T>> Z(out[l], n, fan_out(l));
             Z.noalias() = A * W.transpose();
             add_bias_and_activate(Z.data(), params + bias_offset(l), n, fan_out(l), activation(l));
             input = Z.data();
         }
+    }
+
+    // Fills workspace.outputs[l] for the first n rows; input rows start at X.
+    void forward_block(const T* params, const T* X, Index n, Workspace& workspace) const {
+        T* out[kMaxLayersOnStack];
+        std::vector<T*> many;
+        T* const* targets = layer_pointers(workspace.outputs, 0, out, many);
+        forward_block(params, X, n, targets);
+    }
+
+    // Pointers to row `row` of each matrix in `matrices`: in `fixed` when it
+    // has room, else in `spill`.
+    static constexpr Index kMaxLayersOnStack = 16;
+    T* const* layer_pointers(std::vector<RowMatrix<T>>& matrices, Index row,
+                             T* (&fixed)[kMaxLayersOnStack], std::vector<T*>& spill) const {
+        T** out = fixed;
+        if (n_layers() > kMaxLayersOnStack) {
+            spill.resize(std::size_t(n_layers()));
+            out = spill.data();
+        }
+        for (Index l = 0; l < n_layers(); ++l) out[l] = matrices[l].data() + row * fan_out(l);
+        return out;
     }
 
     // Replaces the n x n_outputs logits by the gradient of each row's loss
@@ -301,20 +408,28 @@ private:
     }
 
     // Runs the forward and, with `with_grad`, the backward pass of one chunk
-    // and returns its weighted loss sum. The chunk's gradient is written to
-    // its part's partial sum, or added to it unless `first_in_part`.
+    // and returns its weighted loss sum. In a whole-batch pass the chunk's
+    // rows, activations and deltas go to the batch buffers, for the
+    // products of batch_gradient. Otherwise the chunk's gradient is written
+    // to its part's sum, or added to it unless `first_in_part`.
     double accumulate_chunk(const T* params, const NetworkRows<T>& rows, Index chunk, Index part,
                             bool first_in_part, bool with_grad,
                             const std::vector<bool>& trainable, Index lowest,
                             Workspace& workspace) {
         const Index begin = chunk * kNetworkChunkRows;
         const Index n = std::min(kNetworkChunkRows, rows.n_rows - begin);
+        const bool in_batch = with_grad && whole_batch_;
+        T* x_copy = in_batch ? batch_X_.data() + begin * n_features() : nullptr;
         const NetworkRows<T> view = contiguous_rows(rows, begin, n, n_features(), n_outputs(),
-                                                    kNetworkChunkRows, workspace.gathered);
-        forward_block(params, view.X, n, workspace);
+                                                    kNetworkChunkRows, workspace.gathered, x_copy);
+        T* fixed[kMaxLayersOnStack];
+        std::vector<T*> many;
+        T* const* out = layer_pointers(in_batch ? batch_outputs_ : workspace.outputs,
+                                       in_batch ? begin : 0, fixed, many);
+        forward_block(params, view.X, n, out);
 
         // The logits are replaced in place by the gradient of each row's loss.
-        T* logits = workspace.outputs.back().data();
+        T* logits = out[n_layers() - 1];
         apply_loss(view, n, logits, workspace);
         auto losses = workspace.losses.head(n);
         double loss_sum = 0;
@@ -323,58 +438,95 @@ private:
         } else {
             loss_sum = losses.template cast<double>().sum();
         }
-        if (with_grad && lowest < n_layers())
-            backward_block(params, view, n, trainable, lowest, part, first_in_part, workspace);
+        if (!with_grad || lowest >= n_layers()) return loss_sum;
+        if (view.sample_weight != nullptr) {
+            Eigen::Map<RowArray<T>> D(logits, n, n_outputs());
+            D.colwise() *= Eigen::Map<const ArrayX<T>>(view.sample_weight, n);
+        }
+        if (in_batch) {
+            propagate_deltas(params, n, lowest, out, begin);
+        } else {
+            backward_block(params, view, n, out, trainable, lowest, part, first_in_part,
+                           workspace);
+        }
         return loss_sum;
     }
 
-    // Writes the chunk's gradient to part `part`, starting from D_last,
-    // which accumulate_chunk left in place of the logits. Only the trainable
-    // segments are written; sum_parts never reads the others.
-    void backward_block(const T* params, const NetworkRows<T>& view, Index n,
+    // D_{l-1} = (D_l W_l) * f'_{l-1}(A_{l-1}) for the chunk's rows of a
+    // whole-batch pass, from the last layer down to `lowest`; the deltas go
+    // to batch_deltas_ from row `begin`. `out` points to the chunk's activations.
+    void propagate_deltas(const T* params, Index n, Index lowest, T* const* out, Index begin) {
+        const T* delta = out[n_layers() - 1];
+        for (Index l = n_layers() - 1; l > lowest; --l) {
+            Eigen::Map<const RowMatrix<T>> D(delta, n, fan_out(l));
+            Eigen::Map<const RowMatrix<T>> W(params + weight_offset(l), fan_out(l), fan_in(l));
+            T* previous_data = batch_deltas_[l - 1].data() + begin * fan_in(l);
+            Eigen::Map<RowMatrix<T>> previous(previous_data, n, fan_in(l));
+            previous.noalias() = D * W;
+            multiply_by_derivative(previous_data, out[l - 1], n * fan_in(l), activation(l - 1));
+            delta = previous_data;
+        }
+    }
+
+    // Writes one range of a whole-batch gradient: scale * D_l^T A_{l-1} for
+    // a block of rows of W_l, or scale times the column sums of D_l (in
+    // float64, row by row) for b_l.
+    void batch_gradient(const GradientRange& range, Index n, double scale, T* grad,
+                        Workspace& workspace) const {
+        const Index l = range.segment / 2;
+        const T* delta =
+            l + 1 == n_layers() ? batch_outputs_[l].data() : batch_deltas_[l].data();
+        Eigen::Map<const RowMatrix<T>> D(delta, n, fan_out(l));
+        if (range.segment % 2 == 0) {
+            const T* input = l == 0 ? batch_input_ : batch_outputs_[l - 1].data();
+            Eigen::Map<const RowMatrix<T>> A(input, n, fan_in(l));
+            const Index first_unit = (range.begin - weight_offset(l)) / fan_in(l);
+            const Index units = (range.end - range.begin) / fan_in(l);
+            Eigen::Map<RowMatrix<T>> G(grad + range.begin, units, fan_in(l));
+            G.noalias() = (T(scale) * D.middleCols(first_unit, units).transpose()) * A;
+            return;
+        }
+        auto total = workspace.range_sum.head(fan_out(l));
+        total.setZero();
+        for (Index i = 0; i < n; ++i) total += D.row(i).transpose().array().template cast<double>();
+        Eigen::Map<ArrayX<T>>(grad + range.begin, fan_out(l)) = (scale * total).template cast<T>();
+    }
+
+    // Writes the chunk's gradient to part `part` of a pass over many rows,
+    // starting from D_last, which accumulate_chunk left in place of the
+    // logits. Only the trainable segments are written; sum_parts never reads
+    // the others. `out` points to the chunk's activations.
+    void backward_block(const T* params, const NetworkRows<T>& view, Index n, T* const* out,
                         const std::vector<bool>& trainable, Index lowest, Index part,
                         bool first_in_part, Workspace& workspace) {
-        T* delta = workspace.outputs.back().data();
-        if (view.sample_weight != nullptr) {
-            Eigen::Map<RowArray<T>> D(delta, n, n_outputs());
-            D.colwise() *= Eigen::Map<const ArrayX<T>>(view.sample_weight, n);
+        if (workspace.weight_grad.size() == 0) {
+            Index largest = 0;
+            for (Index l = 0; l < n_layers(); ++l)
+                largest = std::max(largest, fan_out(l) * fan_in(l));
+            workspace.weight_grad.resize(1, largest);
         }
+        const T* delta = out[n_layers() - 1];
         T* spare = workspace.delta.data();
         T* other_spare = workspace.next_delta.data();
         for (Index l = n_layers() - 1; l >= lowest; --l) {
             Eigen::Map<const RowMatrix<T>> D(delta, n, fan_out(l));
-            Eigen::Map<const RowMatrix<T>> A(l == 0 ? view.X : workspace.outputs[l - 1].data(), n,
-                                             fan_in(l));
+            Eigen::Map<const RowMatrix<T>> A(l == 0 ? view.X : out[l - 1], n, fan_in(l));
             if (trainable.empty() || trainable[2 * l]) {
-                if (single_chunk_parts_) {
-                    Eigen::Map<RowMatrix<T>> G(part_grads_.row(part).data() + weight_offset(l),
-                                               fan_out(l), fan_in(l));
-                    G.noalias() = D.transpose() * A;
-                } else {
-                    Eigen::Map<RowMatrix<T>> G(workspace.weight_grad.data(), fan_out(l), fan_in(l));
-                    G.noalias() = D.transpose() * A;
-                    add_to_part(part, first_in_part, weight_offset(l), G.data(),
-                                fan_out(l) * fan_in(l));
-                }
+                Eigen::Map<RowMatrix<T>> G(workspace.weight_grad.data(), fan_out(l), fan_in(l));
+                G.noalias() = D.transpose() * A;
+                add_to_part(part, first_in_part, weight_offset(l), G.data(),
+                            fan_out(l) * fan_in(l));
             }
             if (trainable.empty() || trainable[2 * l + 1]) {
-                if (single_chunk_parts_) {
-                    Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>>(
-                        part_grads_.row(part).data() + bias_offset(l), fan_out(l)) =
-                        D.colwise().sum();
-                } else {
-                    Eigen::Matrix<T, 1, Eigen::Dynamic> bias_grad = D.colwise().sum();
-                    add_to_part(part, first_in_part, bias_offset(l), bias_grad.data(),
-                                fan_out(l));
-                }
+                Eigen::Matrix<T, 1, Eigen::Dynamic> bias_grad = D.colwise().sum();
+                add_to_part(part, first_in_part, bias_offset(l), bias_grad.data(), fan_out(l));
             }
             if (l == lowest) break;
 
             Eigen::Map<const RowMatrix<T>> W(params + weight_offset(l), fan_out(l), fan_in(l));
             Eigen::Map<RowMatrix<T>> previous(spare, n, fan_in(l));
             previous.noalias() = D * W;
-            multiply_by_derivative(spare, workspace.outputs[l - 1].data(), n * fan_in(l),
-                                   activation(l - 1));
+            multiply_by_derivative(spare, out[l - 1], n * fan_in(l), activation(l - 1));
             delta = spare;
             std::swap(spare, other_spare);
         }
@@ -393,38 +545,16 @@ private:
     }
 
     // Writes grad = T(scale * (part_0 + part_1 + ...)) in float64, in part
-    // order, for the parameters of one block; frozen segments get 0. Each
-    // value is computed alone, so how blocks are shared among threads does
-    // not change a bit.
-    void sum_parts(Index block, Index n_parts, double scale, T* grad,
-                   const std::vector<bool>& trainable, Index lowest, Workspace& workspace) const {
-        const Index block_begin = block * kNetworkSumBlock;
-        const Index block_end = std::min(block_begin + kNetworkSumBlock, n_params());
-        for (Index segment = 0; segment < n_segments(); ++segment) {
-            const Index begin = std::max(block_begin, segment_begin(segment));
-            const Index end = std::min(block_end, segment_end(segment));
-            if (begin >= end) continue;
-            const Index size = end - begin;
-            Eigen::Map<ArrayX<T>> out(grad + begin, size);
-            const bool computed = segment / 2 >= lowest && (trainable.empty() || trainable[segment]);
-            if (!computed) {
-                out.setZero();
-                continue;
-            }
-            auto total = workspace.block_sum.head(size);
-            if (single_chunk_parts_) {
-                total = Eigen::Map<const ArrayX<T>>(part_grads_.row(0).data() + begin, size)
-                            .template cast<double>();
-                for (Index part = 1; part < n_parts; ++part)
-                    total += Eigen::Map<const ArrayX<T>>(part_grads_.row(part).data() + begin, size)
-                                 .template cast<double>();
-            } else {
-                total = Eigen::Map<const ArrayX<double>>(part_sums_.row(0).data() + begin, size);
-                for (Index part = 1; part < n_parts; ++part)
-                    total += Eigen::Map<const ArrayX<double>>(part_sums_.row(part).data() + begin, size);
-            }
-            out = (scale * total).template cast<T>();
-        }
+    // order, for one range. Each value is computed alone, so how ranges are
+    // shared among threads does not change a bit.
+    void sum_parts(const GradientRange& range, Index n_parts, double scale, T* grad,
+                   Workspace& workspace) const {
+        const Index size = range.end - range.begin;
+        auto total = workspace.range_sum.head(size);
+        total = Eigen::Map<const ArrayX<double>>(part_sums_.row(0).data() + range.begin, size);
+        for (Index part = 1; part < n_parts; ++part)
+            total += Eigen::Map<const ArrayX<double>>(part_sums_.row(part).data() + range.begin, size);
+        Eigen::Map<ArrayX<T>>(grad + range.begin, size) = (scale * total).template cast<T>();
     }
 
     std::vector<Index> sizes_;
@@ -432,9 +562,15 @@ private:
     OutputLoss output_;
     std::vector<Index> offsets_;
     Index max_width_ = 0;
-    RowMatrix<T> part_grads_;        // one row per part when every part is one chunk
-    RowMatrix<double> part_sums_;    // one row per part otherwise
-    bool single_chunk_parts_ = true;  // which of the two the current pass uses
+    RowMatrix<double> part_sums_;  // one row per part of a pass over many rows
+    // A whole-batch pass: the copied rows of X, every layer's activations
+    // and the hidden layers' deltas, one row per batch row.
+    RowMatrix<T> batch_X_;
+    const T* batch_input_ = nullptr;  // the pass's rows of X, in order
+    std::vector<RowMatrix<T>> batch_outputs_, batch_deltas_;
+    bool whole_batch_ = true;  // whether the current pass keeps all its rows
+    std::vector<GradientRange> gradient_ranges_;
+    bool planned_whole_batch_ = true;  // the kind of pass gradient_ranges_ is for
     std::vector<double> partial_losses_;
     std::vector<Workspace> workspaces_;
 };

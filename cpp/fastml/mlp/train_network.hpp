@@ -33,11 +33,6 @@
 
 namespace fastml {
 
-// Parameters per range of the optimizer step. Ranges are counted from each
-// segment's start and shared among threads. The update of a parameter
-// depends only on its own values, so the thread count changes no bit.
-constexpr Index kStepRangeSize = 8192;
-
 struct NetworkTrainOptions {
     Index batch_size = 0;  // 0: all rows in one batch
     int max_epochs = 200;
@@ -110,7 +105,7 @@ public:
         const Index batch = options.batch_size <= 0 ? n : std::min(options.batch_size, n);
         const double mean_weight = mean_sample_weight(data);
         prepare_batches(data);
-        plan_step_ranges();
+        prepare_penalty();
         if (options.early_stopping) best_params_ = params_;
 
         NetworkTrainResult result;
@@ -241,46 +236,29 @@ private:
     }
 
     // One optimizer step on a batch whose weights sum to about
-    // `weight_total`; returns the batch's weighted loss sum.
+    // `weight_total`; returns the batch's weighted loss sum. The pass hands
+    // each range of the gradient to the update as soon as it is final, on
+    // the thread that computed it, so the range is still in that thread's
+    // cache. The update of a parameter depends only on its own values, so
+    // neither the thread count nor the order of the ranges changes a bit.
     double step(const NetworkRows<T>& rows, double weight_total, double rate,
                 const NetworkTrainOptions& options, NetworkTrainResult& result) {
-        const double loss_sum = network_.loss_and_gradient(
-            params_.data(), rows, 1.0 / weight_total, grad_.data(), trainable_, options.n_threads);
         for (Index segment = 0; segment < network_.n_segments(); ++segment) {
             if (trainable_[segment]) optimizer_->start_step(segment);
         }
-        const Index n_ranges = Index(step_ranges_.size());
-        // Small networks update on the calling thread: starting threads
-        // would cost more than the update. The ranges, and so the bits, are
-        // the same either way.
-        const int threads =
-            network_.n_params() < 2 * kStepRangeSize
-                ? 1
-                : std::max(1, std::min<int>(resolve_thread_count(options.n_threads), int(n_ranges)));
-        parallel_for(n_ranges, threads,
-                     [&](Index r, int) { range_norms_[r] = update_range(step_ranges_[r], rate); });
+        range_norms_.assign(std::size_t(network_.gradient_range_count(rows.n_rows)), 0.0);
+        const double loss_sum = network_.loss_and_gradient(
+            params_.data(), rows, 1.0 / weight_total, grad_.data(), trainable_, options.n_threads,
+            [&](Index item, Index segment, Index begin, Index end) {
+                range_norms_[std::size_t(item)] = update_range(segment, begin, end, rate);
+            });
         double total = 0;
-        for (Index r = 0; r < n_ranges; ++r) total += range_norms_[r];
+        for (double norm : range_norms_) total += norm;
         result.gradient_norm = std::sqrt(total);
         return loss_sum;
     }
 
-    // A piece of one trainable segment, updated as a unit.
-    struct StepRange {
-        Index segment, begin, end;
-    };
-
-    // Splits every trainable segment into ranges of kStepRangeSize
-    // parameters, counted from the segment's start.
-    void plan_step_ranges() {
-        step_ranges_.clear();
-        for (Index segment = 0; segment < network_.n_segments(); ++segment) {
-            if (!trainable_[segment]) continue;
-            const Index end = network_.segment_end(segment);
-            for (Index begin = network_.segment_begin(segment); begin < end; begin += kStepRangeSize)
-                step_ranges_.push_back({segment, begin, std::min(begin + kStepRangeSize, end)});
-        }
-        range_norms_.assign(step_ranges_.size(), 0.0);
+    void prepare_penalty() {
         if (penalty_.l1_strength() > 0) weights_before_step_.resize(network_.n_params());
     }
 
@@ -288,9 +266,9 @@ private:
     // squared norm of its gradient, penalty included. Even segments are
     // weights, odd ones biases; only weights are penalized, and the L1 part
     // works orthant-wise as in penalty.hpp.
-    double update_range(const StepRange& range, double rate) {
-        const Index begin = range.begin, size = range.end - range.begin;
-        const bool penalized = range.segment % 2 == 0;
+    double update_range(Index segment, Index begin, Index end, double rate) {
+        const Index size = end - begin;
+        const bool penalized = segment % 2 == 0;
         T* weights = params_.data() + begin;
         T* grad = grad_.data() + begin;
         const bool l1 = penalized && penalty_.l1_strength() > 0;
@@ -300,8 +278,7 @@ private:
             if (l1) std::copy_n(weights, size, weights_before_step_.data() + begin);
         }
         const double norm = squared_norm(grad, size);
-        optimizer_->update_range(range.segment, range.begin, range.end, params_.data(),
-                                 grad_.data(), rate);
+        optimizer_->update_range(segment, begin, end, params_.data(), grad_.data(), rate);
         if (l1) penalty_.project_to_orthant(weights_before_step_.data() + begin, grad, weights, size);
         return norm;
     }
@@ -313,8 +290,7 @@ private:
     ArrayX<T> params_;
     ArrayX<T> grad_;
     ArrayX<T> weights_before_step_;  // with an L1 penalty, for the orthant projection
-    std::vector<StepRange> step_ranges_;  // the trainable segments in pieces
-    std::vector<double> range_norms_;     // squared gradient norm of each piece
+    std::vector<double> range_norms_;  // squared gradient norm of each range of a step
     ArrayX<T> best_params_;
     // tolerance_scale of the first epoch's monitored cost, measured by the
     // first fit and kept, so that a warm start keeps the scale of the problem.

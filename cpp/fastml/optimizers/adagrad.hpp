@@ -29,13 +29,19 @@ public:
 
     void update_range(Index, Index begin, Index end, T* params, const T* grad,
                       double learning_rate) override {
-        const Index n = end - begin;
-        Eigen::Map<ArrayX<T>> w(params + begin, n);
-        Eigen::Map<const ArrayX<T>> g(grad + begin, n);
-        auto s = sum_of_squares_.segment(begin, n);
-
-        s += g.square();
-        w -= T(learning_rate) * g / (s.sqrt() + T(epsilon_));
+        using Packet = typename packet::packet_traits<T>::type;
+        using namespace Eigen::internal;
+        const Packet rate = pset1<Packet>(T(learning_rate)), epsilon = pset1<Packet>(T(epsilon_));
+        packet::for_each_packet<T>(
+            end - begin,
+            [&](T* w, const T* g, T* s) {
+                const Packet gp = ploadu<Packet>(g);
+                const Packet sp = padd(ploadu<Packet>(s), pmul(gp, gp));
+                const Packet step = pdiv(pmul(rate, gp), padd(packet::exact_sqrt(sp), epsilon));
+                pstoreu(s, sp);
+                pstoreu(w, psub(ploadu<Packet>(w), step));
+            },
+            params + begin, grad + begin, sum_of_squares_.data() + begin);
     }
 
     const ArrayX<T>& sum_of_squares() const { return sum_of_squares_; }

@@ -18,6 +18,7 @@
 // finite value in both precisions).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -54,19 +55,16 @@ public:
         const T step_size = T(learning_rate / (1.0 - std::pow(beta1_, t)));
         const T sqrt_correction2 = T(std::sqrt(1.0 - std::pow(beta2_, t)));
 
-        const Index n = end - begin;
-        Eigen::Map<ArrayX<T>> w(params + begin, n);
-        Eigen::Map<const ArrayX<T>> g(grad + begin, n);
-        auto m = first_moment_.segment(begin, n);
-        auto v = second_moment_.segment(begin, n);
         // 1 - beta is formed in double: in float32, 1 - 0.999f is off by 1e-5
         // relative, which would show in every early step.
-        const T b1 = T(beta1_), b2 = T(beta2_);
-        const T one_minus_b1 = T(1.0 - beta1_), one_minus_b2 = T(1.0 - beta2_);
-
-        m = b1 * m + one_minus_b1 * g;
-        v = b2 * v + one_minus_b2 * g.square();
-        w -= step_size * (m / (v.sqrt() / sqrt_correction2 + T(epsilon_)));
+        const Coefficients c{T(beta1_), T(1.0 - beta1_), T(beta2_), T(1.0 - beta2_),
+                             step_size, sqrt_correction2, T(epsilon_)};
+        using Packet = typename packet::packet_traits<T>::type;
+        packet::for_each_packet<T>(
+            end - begin,
+            [&c](T* w, const T* g, T* m, T* v) { update_packet<Packet>(c, w, g, m, v); },
+            params + begin, grad + begin, first_moment_.data() + begin,
+            second_moment_.data() + begin);
     }
 
     const ArrayX<T>& first_moment() const { return first_moment_; }
@@ -74,6 +72,29 @@ public:
     std::int64_t steps(Index segment) const { return steps_[segment]; }
 
 private:
+    struct Coefficients {
+        T beta1, one_minus_beta1, beta2, one_minus_beta2, step_size, sqrt_correction2, epsilon;
+    };
+
+    // Updates one packet of parameters and moments in place, so that one
+    // pass reads each array once.
+    template <typename Packet>
+    static void update_packet(const Coefficients& c, T* w, const T* g, T* m, T* v) {
+        using namespace Eigen::internal;
+        const Packet gp = ploadu<Packet>(g);
+        const Packet mp = padd(pmul(pset1<Packet>(c.beta1), ploadu<Packet>(m)),
+                               pmul(pset1<Packet>(c.one_minus_beta1), gp));
+        const Packet vp = padd(pmul(pset1<Packet>(c.beta2), ploadu<Packet>(v)),
+                               pmul(pset1<Packet>(c.one_minus_beta2), pmul(gp, gp)));
+        const Packet root = pdiv(packet::exact_sqrt(vp), pset1<Packet>(c.sqrt_correction2));
+        const Packet denominator = padd(root, pset1<Packet>(c.epsilon));
+        const Packet stepped =
+            psub(ploadu<Packet>(w), pmul(pset1<Packet>(c.step_size), pdiv(mp, denominator)));
+        pstoreu(m, mp);
+        pstoreu(v, vp);
+        pstoreu(w, stepped);
+    }
+
     double beta1_, beta2_, epsilon_;
     ArrayX<T> first_moment_, second_moment_;
     std::vector<std::int64_t> steps_;

@@ -27,14 +27,21 @@ public:
 
     void update_range(Index, Index begin, Index end, T* params, const T* grad,
                       double learning_rate) override {
-        const Index n = end - begin;
-        Eigen::Map<ArrayX<T>> w(params + begin, n);
-        Eigen::Map<const ArrayX<T>> g(grad + begin, n);
-        auto v = mean_square_.segment(begin, n);
-        const T rho = T(rho_), one_minus_rho = T(1.0 - rho_);
-
-        v = rho * v + one_minus_rho * g.square();
-        w -= T(learning_rate) * g / (v.sqrt() + T(epsilon_));
+        using Packet = typename packet::packet_traits<T>::type;
+        using namespace Eigen::internal;
+        const Packet rho = pset1<Packet>(T(rho_)), one_minus_rho = pset1<Packet>(T(1.0 - rho_));
+        const Packet rate = pset1<Packet>(T(learning_rate)), epsilon = pset1<Packet>(T(epsilon_));
+        packet::for_each_packet<T>(
+            end - begin,
+            [&](T* w, const T* g, T* v) {
+                const Packet gp = ploadu<Packet>(g);
+                const Packet vp =
+                    padd(pmul(rho, ploadu<Packet>(v)), pmul(one_minus_rho, pmul(gp, gp)));
+                const Packet step = pdiv(pmul(rate, gp), padd(packet::exact_sqrt(vp), epsilon));
+                pstoreu(v, vp);
+                pstoreu(w, psub(ploadu<Packet>(w), step));
+            },
+            params + begin, grad + begin, mean_square_.data() + begin);
     }
 
     const ArrayX<T>& mean_square() const { return mean_square_; }
