@@ -16,6 +16,7 @@
 #include <string>
 
 #include "fastml/activations.hpp"
+#include "fastml/finite.hpp"
 #include "fastml/linear_model.hpp"
 #include "fastml/losses.hpp"
 #include "fastml/mlp/network.hpp"
@@ -765,6 +766,31 @@ void bind_networks(py::module_& m, const char* trainer_name) {
 
 }  // namespace
 
+template <typename T>
+void bind_checks(py::module_& m) {
+    m.def(
+        "find_non_finite",
+        [](CArray<T> values, int n_threads) {
+            const Index n = Index(values.size());
+            fastml::NonFinite found;
+            {
+                py::gil_scoped_release release;
+                found = fastml::find_non_finite(values.data(), n, n_threads);
+            }
+            switch (found) {
+                case fastml::NonFinite::kNaN:
+                    return "nan";
+                case fastml::NonFinite::kInfinity:
+                    return "inf";
+                default:
+                    return "";
+            }
+        },
+        py::arg("values").noconvert(), py::arg("n_threads") = 0,
+        "'nan' when the C-contiguous array contains a NaN, else 'inf' when it contains an "
+        "infinity, else ''.");
+}
+
 PYBIND11_MODULE(_core, m) {
     m.doc() = "C++ core of fastml: stable activations, losses from logits and linear-model training.";
     bind_elementwise<double>(m);
@@ -778,4 +804,6 @@ PYBIND11_MODULE(_core, m) {
     bind_optimizers<double>(m, "Optimizer64");
     bind_optimizers<float>(m, "Optimizer32");
     bind_schedules(m);
+    bind_checks<double>(m);
+    bind_checks<float>(m);
 }

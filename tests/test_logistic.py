@@ -142,6 +142,29 @@ def test_non_finite_X_is_rejected(bad):
         LogisticRegression().fit(X, [0, 1, 0, 1])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_finite_check_at_block_edges(dtype, n_threads):
+    # The check reads X in blocks of 65,536 values shared among threads. A
+    # bad value at either edge of a block, or at the end of X, is found, and
+    # a NaN is reported even when an infinity comes before it.
+    X = np.ones((1100, 130), dtype=dtype)
+    y = np.arange(1100) % 2
+    for position in (0, 65_535, 65_536, 131_072, X.size - 1):
+        for value, message in [(np.nan, "NaN"), (-np.inf, "infinity")]:
+            bad = X.copy()
+            bad.flat[position] = value
+            model = LogisticRegression(n_threads=n_threads)
+            with pytest.raises(ValueError, match=f"Input X contains {message}"):
+                model.fit(bad, y)
+            assert not hasattr(model, "coef_")
+    both = X.copy()
+    both.flat[10] = np.inf
+    both.flat[100_000] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        LogisticRegression(n_threads=n_threads).fit(both, y)
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_non_finite_X_is_rejected_in_predict(bad):
     model = fit_quietly(LogisticRegression(max_epochs=5), [[0.0], [1.0]], [0, 1])
