@@ -112,13 +112,25 @@ def test_loss_gradient_matches_numpy(activation, output):
     np.testing.assert_allclose(logits, ref_logits, rtol=1e-12, atol=1e-13)
 
 
-# Up to 512 rows, each weight gradient is one product over all the rows,
-# split into blocks of 64 output units. Longer passes sum per-chunk gradients
-# in float64. Widths of 130 and 70 give whole and partial unit blocks.
-@pytest.mark.parametrize("n_rows", [1, 64, 512, 513, 1500])
+# Up to 512 rows of up to 2^22 values, each weight gradient is one product
+# over all the rows, split into blocks of 64 output units. Longer passes sum
+# per-chunk gradients in float64. Widths of 130 and 70 give whole and
+# partial unit blocks, and 9,000 features put 466 rows on either side of the
+# limit on values.
+@pytest.mark.parametrize(
+    "n_rows, sizes",
+    [
+        (1, [9, 130, 70, 4]),
+        (64, [9, 130, 70, 4]),
+        (512, [9, 130, 70, 4]),
+        (513, [9, 130, 70, 4]),
+        (1500, [9, 130, 70, 4]),
+        (466, [9000, 3, 4]),
+        (467, [9000, 3, 4]),
+    ],
+)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_gradient_either_side_of_whole_batch_limit(n_rows, dtype):
-    sizes = [9, 130, 70, 4]
+def test_gradient_either_side_of_whole_batch_limit(n_rows, sizes, dtype):
     params, X, targets, weights = make_problem("softmax", sizes, n=n_rows, seed=8)
     params = params / 4
     loss, grad = _core.network_loss_gradient(
@@ -127,7 +139,7 @@ def test_gradient_either_side_of_whole_batch_limit(n_rows, dtype):
         targets,
         weights.astype(dtype),
         sizes,
-        ["tanh"] * 2,
+        ["tanh"] * (len(sizes) - 2),
         "softmax",
     )
     ref_loss, ref_grad, _ = numpy_loss_and_gradient(

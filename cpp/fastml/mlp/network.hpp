@@ -53,6 +53,11 @@ constexpr Index kNetworkChunkRows = 64;
 // each block can be handed to the optimizer while it is still in cache.
 constexpr Index kWholeBatchRows = 512;
 
+// Such a pass also keeps a copy of its rows of X when they are read through
+// an index, so it is used only while that copy has at most this many values
+// (16 MiB of float32): up to 512 rows of 8,192 features, 41 of 100,000.
+constexpr Index kWholeBatchValues = Index(1) << 22;
+
 // Output units per block of a weight gradient in a pass of up to
 // kWholeBatchRows rows: a block is rows [u, u + 64) of W, one contiguous
 // range of the parameters.
@@ -180,15 +185,15 @@ public:
     // segments with `trainable[s]` false are set to 0 and the backward pass
     // stops below the lowest trainable layer. An empty `trainable` means all.
     //
-    // Up to kWholeBatchRows rows, each weight gradient is one product over
-    // all the rows, in T. Longer passes add each chunk's gradient to its
+    // Up to kWholeBatchRows rows (kWholeBatchValues values), each weight
+    // gradient is one product over all the rows, in T. Longer passes add each chunk's gradient to its
     // part's float64 sum, then add the parts in order and scale once.
     double loss_and_gradient(const T* params, const NetworkRows<T>& rows, double scale, T* grad,
                              const std::vector<bool>& trainable, int n_threads,
                              const RangeCallback& on_range = nullptr) {
         const Index n_chunks = chunk_total(rows.n_rows);
         const bool with_grad = grad != nullptr;
-        whole_batch_ = rows.n_rows <= kWholeBatchRows;
+        whole_batch_ = uses_whole_batch(rows.n_rows);
         const Index n_parts = whole_batch_ ? n_chunks : std::min(n_chunks, kMaxNetworkParts);
         if (with_grad && whole_batch_) {
             reserve_batch(rows.n_rows, rows.row_index != nullptr);
@@ -323,7 +328,7 @@ private:
     // kGradientBlockUnits rows of each weight matrix and whole biases for
     // whole-batch passes, pieces of kNetworkSumBlock parameters otherwise.
     void plan_gradient_ranges(Index n_rows) {
-        const bool whole_batch = n_rows <= kWholeBatchRows;
+        const bool whole_batch = uses_whole_batch(n_rows);
         if (!gradient_ranges_.empty() && planned_whole_batch_ == whole_batch) return;
         planned_whole_batch_ = whole_batch;
         gradient_ranges_.clear();
@@ -335,6 +340,10 @@ private:
             for (Index first = begin; first < end; first += step)
                 gradient_ranges_.push_back({segment, first, std::min(first + step, end)});
         }
+    }
+
+    bool uses_whole_batch(Index n_rows) const {
+        return n_rows <= kWholeBatchRows && n_rows * n_features() <= kWholeBatchValues;
     }
 
     Index lowest_trainable_layer(const std::vector<bool>& trainable) const {
