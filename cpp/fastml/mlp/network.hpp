@@ -54,8 +54,8 @@ constexpr Index kNetworkChunkRows = 64;
 constexpr Index kWholeBatchRows = 512;
 
 // Such a pass also keeps a copy of its rows of X when they are read through
-// an index, so it is used only while that copy has at most this many values
-// (16 MiB of float32): up to 512 rows of 8,192 features, 41 of 100,000.
+// an index. It is used only while that copy has at most this many values
+// (16 MiB of float32), such as 512 rows of 8,192 features or 41 of 100,000.
 constexpr Index kWholeBatchValues = Index(1) << 22;
 
 // Output units per block of a weight gradient in a pass of up to
