@@ -427,6 +427,16 @@ void bind_linear(py::module_& m, const char* trainer_name) {
 // for users who compute gradients in their own loop. The array is split into
 // segments of the given sizes; a step updates every segment or only the listed
 // ones, and the others keep their values and their optimizer state.
+// "C-contiguous float64", "non-contiguous float32" or the Python type name.
+std::string describe_array(const py::object& value) {
+    if (!py::isinstance<py::array>(value))
+        return "an object of type " + std::string(py::str(py::type::of(value).attr("__name__")));
+    const auto array = py::reinterpret_borrow<py::array>(value);
+    const bool contiguous = (array.flags() & py::array::c_style) != 0;
+    return std::string(contiguous ? "C-contiguous " : "non-contiguous ") +
+           std::string(py::str(array.dtype()));
+}
+
 template <typename T>
 class OptimizerStepper {
 public:
@@ -526,7 +536,22 @@ void bind_optimizers(py::module_& m, const char* class_name) {
              py::arg("learning_rate"), "Apply one update to every segment of params, in place.")
         .def("step", &Stepper::step, py::arg("params").noconvert(), py::arg("grad").noconvert(),
              py::arg("learning_rate"), py::arg("segments"),
-             "Apply one update to the listed segments of params, in place; the others are frozen.");
+             "Apply one update to the listed segments of params, in place; the others are frozen.")
+        // Reached only when no overload above accepts the arguments: names
+        // the array that does not fit instead of listing the signatures.
+        .def("step", [](const Stepper&, const py::object& params, const py::object& grad,
+                        const py::args&, const py::kwargs&) {
+            const std::string expected = std::string(py::str(py::dtype::of<T>()));
+            for (const auto& [name, value] : {std::pair{"params", params}, std::pair{"grad", grad}}) {
+                const std::string found = describe_array(value);
+                if (found != "C-contiguous " + expected)
+                    throw py::type_error(std::string("step: ") + name + " must be a C-contiguous " +
+                                         "numpy array of " + expected + ", the stepper's dtype; got " +
+                                         found);
+            }
+            throw py::type_error("step: expected step(params, grad, learning_rate) or "
+                                 "step(params, grad, learning_rate, segments)");
+        });
 }
 
 void bind_schedules(py::module_& m) {

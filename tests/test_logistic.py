@@ -165,6 +165,25 @@ def test_finite_check_at_block_edges(dtype, n_threads):
         LogisticRegression(n_threads=n_threads).fit(both, y)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("scale", [1e-300, 1e-40, 1e35, 1e307])
+def test_sample_weight_scale_changes_nothing(dtype, scale):
+    # Only the ratios of the weights matter. Weights whose sum overflows, or
+    # that lie outside the normal range of X's dtype, are divided by their
+    # largest value, so they train as the same ratios near 1 do.
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(40, 3)).astype(dtype)
+    y = (X[:, 0] > 0).astype(int)
+    ratios = rng.uniform(0.5, 1.0, 40)
+    ratios[0] = 1.0
+    reference = fit_quietly(LogisticRegression(), X, y, sample_weight=ratios)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        scaled = fit_quietly(LogisticRegression(), X, y, sample_weight=ratios * scale)
+    assert_allclose(scaled.coef_, reference.coef_, rtol=1e-5)
+    assert_allclose(scaled.intercept_, reference.intercept_, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_non_finite_X_is_rejected_in_predict(bad):
     model = fit_quietly(LogisticRegression(max_epochs=5), [[0.0], [1.0]], [0, 1])

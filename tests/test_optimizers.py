@@ -481,6 +481,20 @@ def test_segment_thawed_later_starts_fresh(rule_name, dtype):
     np.testing.assert_array_equal(w[2:], expected)
 
 
+@pytest.mark.parametrize(
+    "params, grad, message",
+    [
+        (np.ones(4, np.float32), np.ones(4), "params must be .* of float64.*got C-contiguous float32"),
+        (np.ones(8)[::2], np.ones(4), "params must be .*got non-contiguous float64"),
+        (np.ones(4), [1.0, 2.0, 3.0, 4.0], "grad must be .*got an object of type list"),
+    ],
+)
+def test_stepper_names_array_of_wrong_kind(params, grad, message):
+    stepper = Adam().make_stepper(4)
+    with pytest.raises(TypeError, match=message):
+        stepper.step(params, grad, 0.1)
+
+
 def test_adamw_excluded_segment_gets_no_decay():
     rule = AdamW(weight_decay=0.5)
     stepper = rule.make_stepper([2, 1])
@@ -495,6 +509,37 @@ def test_adamw_excluded_segment_gets_no_decay():
 
     assert w[2] == w_plain[2]
     assert np.all(w[:2] < w_plain[:2])
+
+
+def test_adamw_network_decays_weights_only():
+    # One full-batch step from the same fitted start, whose biases are not
+    # 0: AdamW's step is Adam's plus lr * weight_decay * w0 on each weight,
+    # and exactly Adam's on each bias. Adam's first step is
+    # lr * g / (|g| + eps), within 1% of lr here, which checks the recovered
+    # w0 = (w_adam - w_adamw) / (lr * weight_decay).
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(60, 5))
+    y = rng.integers(0, 3, 60)
+    rate, decay = 0.01, 0.5
+    settings = dict(hidden_layer_sizes=(7,), activation="tanh", batch_size=60, random_state=0)
+    fits = {}
+    for name, rule in [
+        ("adam", Adam(learning_rate=rate)),
+        ("adamw", AdamW(learning_rate=rate, weight_decay=decay)),
+    ]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model = MLPClassifier(max_epochs=5, **settings).fit(X, y)
+            model.set_params(warm_start=True, optimizer=rule, max_epochs=1, alpha=0.0)
+            fits[name] = model.fit(X, y).layers_
+    for name, after_adam in fits["adam"].items():
+        after_adamw = fits["adamw"][name]
+        if name.endswith("bias"):
+            assert np.all(after_adam != 0), name
+            np.testing.assert_array_equal(after_adamw, after_adam, err_msg=name)
+            continue
+        start = (after_adam - after_adamw) / (rate * decay)
+        np.testing.assert_allclose(np.abs(after_adam - start), rate, rtol=1e-2, err_msg=name)
 
 
 def test_momentum_frozen_scalar_stays_put():

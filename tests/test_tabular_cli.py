@@ -185,6 +185,16 @@ BROKEN_FILES = [
     ("missing value", "a,y\n1,0\n,1\n", "line 3: column 'a' is missing a value"),
     ("missing target", "a,y\n1,0\n2,\n", "line 3: the target 'y' is missing"),
     ("infinite value", "a,y\n1,0\ninf,1\n", "NaN and infinity are not allowed"),
+    (
+        "huge feature",
+        "a,y\n1,0\n-1e200,1\n",
+        r"line 3: column 'a' has the value '-1e200', beyond the 1e\+100",
+    ),
+    (
+        "huge numeric target",
+        "a,y\n1,0.5\n2,3e160\n3,1.5\n",
+        r"column 'y' has the value '3e160', beyond the 1e\+100",
+    ),
     ("no features", "y\n1\n", "no feature columns besides 'y'"),
     ("duplicate column", "a,a,y\n1,2,3\n", "column 'a' appears twice"),
     ("one class", "a,y\n1,0\n2,0\n3,0\n", r"only one class \(0\)"),

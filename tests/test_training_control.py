@@ -11,6 +11,7 @@ from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
 
 from fastml import LinearRegression, LogisticRegression, MLPClassifier
+from fastml._training import _distinct_costs
 from fastml.datasets import load_digits
 from fastml.linear_model._control import split_validation
 
@@ -533,3 +534,13 @@ def test_validation_labels_of_several_columns_are_rejected(estimator):
     y_val = np.stack([y[:10], y[:10]], axis=1)
     with pytest.raises(ValueError, match=r"y_val must be one label per row; got shape \(10, 2\)"):
         estimator(max_epochs=2).fit(X, y, X_val=X[:10], y_val=y_val)
+
+
+def test_divergence_message_keeps_costs_apart():
+    # Costs equal to 6 digits are printed with 17, so that no message
+    # reports a rise from a number to the same number.
+    assert _distinct_costs(1.5, 2.5) == ("1.5", "2.5")
+    first, second = _distinct_costs(9.793580001e299, 9.793580002e299)
+    assert first != second
+    assert float(first) == 9.793580001e299
+    assert float(second) == 9.793580002e299

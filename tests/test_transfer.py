@@ -142,6 +142,16 @@ def test_invalid_unfreeze_epochs(source):
         fine_tune(model, X, np.arange(150) % 2, unfreeze_epochs=-1)
 
 
+@pytest.mark.parametrize("warm_start", [True, False])
+def test_warm_start_argument_is_rejected(source, warm_start):
+    model, X = source
+    before = snapshot(model)
+    with pytest.raises(ValueError, match=f"sets warm_start itself; got warm_start={warm_start}"):
+        fine_tune(model, X, np.arange(150) % 2, warm_start=warm_start)
+    for name, array in snapshot(model).items():
+        np.testing.assert_array_equal(array, before[name])
+
+
 @pytest.mark.parametrize("linear_class", [LogisticRegression, LinearRegression])
 def test_linear_source_is_rejected(source, linear_class):
     _, X = source

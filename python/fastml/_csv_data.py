@@ -9,6 +9,11 @@ import numpy as np
 # class labels when --model is not given or is mlp.
 MAX_INFERRED_CLASSES = 10
 
+# The command line standardizes features and numeric targets, which squares
+# them. Values beyond this magnitude would make the squares overflow, so
+# they are rejected as the file is read.
+MAX_MAGNITUDE = 1e100
+
 
 class InputError(Exception):
     """Invalid input file or option, reported as one line with exit code 2."""
@@ -93,6 +98,11 @@ def _parse_feature(text, path, line, name):
             f"{path} line {line}: column {name!r} has the value {text!r}; "
             "NaN and infinity are not allowed"
         )
+    if abs(value) > MAX_MAGNITUDE:
+        raise InputError(
+            f"{path} line {line}: column {name!r} has the value {text!r}, beyond "
+            f"the {MAX_MAGNITUDE:g} that standardizing allows; rescale the column"
+        )
     return value
 
 
@@ -118,6 +128,12 @@ def choose_task(name, raw_target, target):
             raise InputError(
                 f"--model {name or 'linear'} needs a numeric target, but column "
                 f"{target!r} has the value {bad!r}"
+            )
+        largest = int(np.argmax(np.abs(numbers)))
+        if abs(numbers[largest]) > MAX_MAGNITUDE:
+            raise InputError(
+                f"column {target!r} has the value {raw_target[largest]!r}, beyond the "
+                f"{MAX_MAGNITUDE:g} that standardizing allows; rescale the target"
             )
         return task, name or "linear", numbers
 

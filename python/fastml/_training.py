@@ -139,6 +139,15 @@ def _warn_if_ill_conditioned(name, estimator, result, dtype, stacklevel):
     )
 
 
+def _distinct_costs(first, second):
+    """Return two different costs as texts with 6 significant digits, or 17
+    where 6 would print the same number."""
+    texts = f"{first:.6g}", f"{second:.6g}"
+    if texts[0] == texts[1] and first != second:
+        texts = f"{first:.17g}", f"{second:.17g}"
+    return texts
+
+
 def run_trainer(
     trainer,
     estimator,
@@ -205,10 +214,8 @@ def run_trainer(
         if not math.isfinite(costs[-1]):
             failure = f"training cost became {costs[-1]} at epoch {len(costs)}"
         elif costs[-1] > costs[0]:
-            failure = (
-                f"training cost rose from {costs[0]:.6g} to {costs[-1]:.6g} over "
-                f"{_epochs(len(costs))}"
-            )
+            first, last = _distinct_costs(costs[0], costs[-1])
+            failure = f"training cost rose from {first} to {last} over {_epochs(len(costs))}"
         elif above_reference:
             failure = (
                 f"training cost ended at {final_cost:.6g} after {_epochs(len(costs))}, "
@@ -229,9 +236,10 @@ def run_trainer(
         # below judge whether it converged.
         start = costs[0] if start_cost is None else start_cost()
         if final_cost > start:
+            final_text, start_text = _distinct_costs(final_cost, start)
             warnings.warn(
-                f"{name}: the training cost ended at {final_cost:.6g}, above the "
-                f"{start:.6g} it started from and more than twice the "
+                f"{name}: the training cost ended at {final_text}, above the "
+                f"{start_text} it started from and more than twice the "
                 f"{reference_cost:.6g} of the same network with a zero output "
                 "layer, so training most likely diverged. "
                 f"{_remedy(estimator, fit_arguments)}",

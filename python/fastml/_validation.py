@@ -187,22 +187,29 @@ def check_sample_weight(sample_weight, X):
     """Return sample weights as a C-contiguous array of X's dtype.
 
     Weights must be finite and non-negative, one per row of X, with a positive
-    sum. None means a weight of 1 for every row and returns None.
+    sum. None means a weight of 1 for every row and returns None. Training
+    depends only on the ratios of the weights, so weights whose sum would
+    overflow, or that lie beyond the normal range of X's dtype, are divided
+    by their largest value.
     """
     if sample_weight is None:
         return None
     weights = _check_sample_weight(
-        sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
     )
     if not np.all(np.isfinite(weights)):
         raise ValueError(
             "sample_weight contains NaN or infinity; weights must be finite."
         )
-    if not weights.sum() > 0:
+    largest = weights.max()
+    if not largest > 0:
         raise ValueError(
             "sample_weight sums to 0; at least one sample needs a positive weight."
         )
-    return np.ascontiguousarray(weights)
+    limits = np.finfo(X.dtype)
+    if largest > limits.max / weights.size or largest < limits.tiny:
+        weights = weights / largest
+    return np.ascontiguousarray(weights, dtype=X.dtype)
 
 
 def _single_class_error(estimator, label, detail=""):

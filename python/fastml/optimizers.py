@@ -351,7 +351,8 @@ class AdamW(Adam):
     then takes the Adam step of :class:`Adam`. The decay never enters the
     moment estimates. As in ``torch.optim.AdamW`` it is scaled by the
     scheduled learning rate. With ``weight_decay > 0`` a zero gradient still
-    shrinks the weights. Estimators keep the decay off the intercept.
+    shrinks the weights. Estimators keep the decay off the intercept and
+    off the biases of a network.
 
     Parameters
     ----------

@@ -77,8 +77,9 @@ def fine_tune(
         numbers, if ``X`` has another number of features than the source, if
         the hidden layer sizes differ from the source's, if
         ``replace_output=False`` and ``y`` has other classes or another number
-        of outputs than the source, or if an argument is invalid. These checks
-        run before any training.
+        of outputs than the source, if ``params`` contains ``warm_start``
+        (which fine_tune sets itself), or if an argument is invalid. These
+        checks run before any training.
     """
     from .neural_network import MLPClassifier, MLPRegressor
 
@@ -104,6 +105,12 @@ def fine_tune(
         raise ValueError(
             "unfreeze_learning_rate must be a float > 0 or None; got "
             f"{unfreeze_learning_rate!r}."
+        )
+    if "warm_start" in params:
+        raise ValueError(
+            f"fine_tune sets warm_start itself; got warm_start={params['warm_start']!r}. "
+            "The first phase starts from the source's layers and the second from the "
+            "first phase's weights, so remove the argument."
         )
     model = clone(source_model).set_params(freeze=freeze, warm_start=False, **params)
     _check_same_features(source_model, X)

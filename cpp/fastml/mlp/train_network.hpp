@@ -78,6 +78,9 @@ public:
           trainable_(network_.n_segments(), true) {
         network_.initialize(params_.data(), engine_);
         optimizer_->reset(network_.n_params(), network_.n_segments());
+        // The biases are never penalized, so decoupled weight decay skips them.
+        for (Index segment = 1; segment < network_.n_segments(); segment += 2)
+            optimizer_->exclude_from_weight_decay(segment);
     }
 
     Network<T>& network() { return network_; }
