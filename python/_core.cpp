@@ -475,7 +475,15 @@ public:
         if (!(std::isfinite(learning_rate) && learning_rate >= 0)) {
             fastml::throw_invalid_argument("learning_rate must be finite and >= 0; got ", learning_rate);
         }
-        for (Index segment : segments) check_segment(segment);
+        std::vector<bool> listed(std::size_t(n_segments()), false);
+        for (Index segment : segments) {
+            check_segment(segment);
+            if (listed[std::size_t(segment)]) {
+                fastml::throw_invalid_argument("segments must not repeat a segment; got ", segment,
+                                               " twice");
+            }
+            listed[std::size_t(segment)] = true;
+        }
 
         T* w = params.mutable_data();
         const T* g = grad.data();
@@ -537,10 +545,12 @@ void bind_optimizers(py::module_& m, const char* class_name) {
         .def("step", &Stepper::step, py::arg("params").noconvert(), py::arg("grad").noconvert(),
              py::arg("learning_rate"), py::arg("segments"),
              "Apply one update to the listed segments of params, in place; the others are frozen.")
-        // Reached only when no overload above accepts the arguments: names
-        // the array that does not fit instead of listing the signatures.
-        .def("step", [](const Stepper&, const py::object& params, const py::object& grad,
-                        const py::args&, const py::kwargs&) {
+        // Reached when no overload above accepts the arguments without a
+        // conversion: names the array that does not fit instead of listing
+        // the signatures, and otherwise converts the rest (a NumPy scalar
+        // learning rate, a tuple of segments) and steps.
+        .def("step", [](Stepper& self, const py::object& params, const py::object& grad,
+                        const py::args& rest, const py::kwargs& named) {
             const std::string expected = std::string(py::str(py::dtype::of<T>()));
             for (const auto& [name, value] : {std::pair{"params", params}, std::pair{"grad", grad}}) {
                 const std::string found = describe_array(value);
@@ -549,8 +559,37 @@ void bind_optimizers(py::module_& m, const char* class_name) {
                                          "numpy array of " + expected + ", the stepper's dtype; got " +
                                          found);
             }
-            throw py::type_error("step: expected step(params, grad, learning_rate) or "
-                                 "step(params, grad, learning_rate, segments)");
+            const auto argument = [&](std::size_t position, const char* name) -> py::object {
+                if (rest.size() > position) return rest[position];
+                if (named.contains(name)) return named[name];
+                return py::none();
+            };
+            const py::object rate = argument(0, "learning_rate");
+            const py::object segments = argument(1, "segments");
+            if (rest.size() + named.size() > 2 || rate.is_none()) {
+                throw py::type_error("step: expected step(params, grad, learning_rate) or "
+                                     "step(params, grad, learning_rate, segments)");
+            }
+            const std::string rate_error =
+                "step: learning_rate must be a real number; got an object of type " +
+                std::string(py::str(py::type::of(rate).attr("__name__")));
+            // float() would also parse a string, which is no rate.
+            if (py::isinstance<py::str>(rate) || py::isinstance<py::bytes>(rate))
+                throw py::type_error(rate_error);
+            double learning_rate;
+            try {
+                learning_rate = py::float_(rate);
+            } catch (const py::error_already_set&) {
+                throw py::type_error(rate_error);
+            }
+            const CArray<T> params_array = py::reinterpret_borrow<CArray<T>>(params);
+            const CArray<T> grad_array = py::reinterpret_borrow<CArray<T>>(grad);
+            if (segments.is_none()) {
+                self.step_all(params_array, grad_array, learning_rate);
+            } else {
+                self.step(params_array, grad_array, learning_rate,
+                          segments.cast<std::vector<Index>>());
+            }
         });
 }
 

@@ -165,6 +165,12 @@ def test_finite_check_at_block_edges(dtype, n_threads):
         LogisticRegression(n_threads=n_threads).fit(both, y)
 
 
+def test_all_zero_sample_weight_is_named():
+    X = np.arange(8.0).reshape(4, 2)
+    with pytest.raises(ValueError, match="^sample_weight: .*non-zero"):
+        LogisticRegression().fit(X, [0, 1, 0, 1], sample_weight=np.zeros(4))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("scale", [1e-300, 1e-40, 1e35, 1e307])
 def test_sample_weight_scale_changes_nothing(dtype, scale):

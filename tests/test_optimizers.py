@@ -495,6 +495,31 @@ def test_stepper_names_array_of_wrong_kind(params, grad, message):
         stepper.step(params, grad, 0.1)
 
 
+@pytest.mark.parametrize("rate", [np.float32(0.5), np.float64(0.5), np.int64(1)])
+def test_stepper_takes_numpy_scalar_rate(rate):
+    stepper = SGD().make_stepper([2, 2])
+    w = np.ones(4)
+    stepper.step(w, np.ones(4), rate)
+    np.testing.assert_allclose(w, 1.0 - float(rate))
+    stepper.step(w, np.ones(4), rate, (1,))
+    np.testing.assert_allclose(w, [1.0 - float(rate)] * 2 + [1.0 - 2 * float(rate)] * 2)
+
+
+@pytest.mark.parametrize("rate", ["0.1", b"0.1", None, [0.1]])
+def test_stepper_rejects_rate_that_is_not_a_number(rate):
+    stepper = SGD().make_stepper(4)
+    with pytest.raises(TypeError, match="learning_rate|expected step"):
+        stepper.step(np.ones(4), np.ones(4), rate)
+
+
+def test_stepper_rejects_repeated_segment():
+    stepper = SGD().make_stepper([2, 2])
+    w = np.ones(4)
+    with pytest.raises(ValueError, match="segments must not repeat a segment; got 0 twice"):
+        stepper.step(w, np.ones(4), 0.1, [0, 0])
+    np.testing.assert_array_equal(w, np.ones(4))
+
+
 def test_adamw_excluded_segment_gets_no_decay():
     rule = AdamW(weight_decay=0.5)
     stepper = rule.make_stepper([2, 1])

@@ -842,3 +842,24 @@ def test_classifier_on_a_quantity_suggests_regression(run, quantity_csv, model):
     assert "--model linear" in err
     assert ".." not in err
     assert len(err) < 600
+
+
+def test_integer_labels_beyond_int64_keep_their_text(run, tmp_path):
+    # 1e19 is an integer too large for int64: casting it would wrap around,
+    # so the labels keep the file's text.
+    rng = np.random.default_rng(0)
+    rows = ["a,b,y"]
+    for a, b in rng.normal(size=(60, 2)):
+        rows.append(f"{a:.6f},{b:.6f},{'1e19' if a > 0 else '0'}")
+    path = tmp_path / "labels.csv"
+    path.write_text("\n".join(rows) + "\n")
+    out_path = tmp_path / "model.safetensors"
+
+    code, out, err = run("train", "--data", path, "--target", "y", "--out", out_path)
+
+    assert code == 0, err
+    assert "warning" not in err
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = fastml.load_model(out_path)
+    assert model.classes_.tolist() == ["0", "1e19"]

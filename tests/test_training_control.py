@@ -544,3 +544,34 @@ def test_divergence_message_keeps_costs_apart():
     assert first != second
     assert float(first) == 9.793580001e299
     assert float(second) == 9.793580002e299
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda seed: LogisticRegression(early_stopping=True, optimizer="adam", random_state=seed),
+        lambda seed: LinearRegression(early_stopping=True, optimizer="adam", random_state=seed),
+        lambda seed: MLPClassifier((3,), early_stopping=True, random_state=seed),
+    ],
+)
+def test_split_without_weight_is_named(make):
+    # All the weight sits on one row of 100, so a seeded validation split
+    # leaves one part with weights that sum to 0. The error names that part.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3))
+    y = (X[:, 0] > 0).astype(int)
+    weights = np.zeros(100)
+    weights[0] = 1.0
+    parts = set()
+    for seed in range(12):
+        model = make(seed)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model.fit(X, y, sample_weight=weights)
+        except ValueError as error:
+            message = str(error)
+            assert message.startswith("early_stopping: the sample_weight of the ")
+            assert "validation_fraction=0.1 sums to 0" in message
+            parts.add(message.split(" part")[0].rsplit(" ", 1)[1])
+    assert "training" in parts

@@ -139,7 +139,11 @@ def choose_task(name, raw_target, target):
 
     y = np.asarray(raw_target) if numbers is None else numbers
     if integral:
-        y = numbers.astype(np.int64)
+        # int64 represents every integral float64 below 2**63 exactly. Larger
+        # labels keep the file's text, because casting them would wrap
+        # around and scikit-learn takes such floats for a continuous target.
+        fits = bool(np.all(np.abs(numbers) < 2.0**63))
+        y = numbers.astype(np.int64) if fits else np.asarray(raw_target)
     n_classes = len(np.unique(y))
     if n_classes < 2:
         raise InputError(

@@ -194,9 +194,15 @@ def check_sample_weight(sample_weight, X):
     """
     if sample_weight is None:
         return None
-    weights = _check_sample_weight(
-        sample_weight, X, dtype=np.float64, ensure_non_negative=True
-    )
+    try:
+        weights = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+    except ValueError as error:
+        # Some of scikit-learn's messages name "Sample weights" or no argument.
+        if "sample_weight" in str(error):
+            raise
+        raise ValueError(f"sample_weight: {error}") from error
     if not np.all(np.isfinite(weights)):
         raise ValueError(
             "sample_weight contains NaN or infinity; weights must be finite."

@@ -8,12 +8,16 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_class_weight
 
 
-def hold_out_rows(n_samples, validation_fraction, seed, stratify):
+def hold_out_rows(
+    n_samples, validation_fraction, seed, stratify, sample_weight=None, weighted_parts=("training",)
+):
     """Return sorted (train, validation) row indices for early stopping.
 
     ``stratify`` is None or the labels whose proportions both parts keep.
     Raises a ValueError that names early_stopping and validation_fraction
-    when the rows are too few to hold a validation set out.
+    when the rows are too few to hold a validation set out, or when the
+    ``sample_weight`` of a part named in ``weighted_parts`` ("training",
+    "validation") sums to 0.
     """
     try:
         train, validation = train_test_split(
@@ -29,6 +33,15 @@ def hold_out_rows(n_samples, validation_fraction, seed, stratify):
             "Pass X_val and y_val, raise validation_fraction, or set "
             "early_stopping=False."
         ) from None
+    if sample_weight is not None:
+        for part, rows in (("training", train), ("validation", validation)):
+            if part in weighted_parts and not sample_weight[rows].sum() > 0:
+                raise ValueError(
+                    f"early_stopping: the sample_weight of the {part} part left by "
+                    f"validation_fraction={validation_fraction} sums to 0, so that part "
+                    "cannot be used. Give weight to more rows, pass X_val and y_val, or "
+                    "set early_stopping=False."
+                )
     return np.sort(train), np.sort(validation)
 
 
@@ -41,7 +54,12 @@ def split_validation(X, targets, sample_weight, validation_fraction, seed, *, st
     a class with too few samples for that.
     """
     train, validation = hold_out_rows(
-        X.shape[0], validation_fraction, seed, targets if stratify else None
+        X.shape[0],
+        validation_fraction,
+        seed,
+        targets if stratify else None,
+        sample_weight,
+        weighted_parts=("training", "validation"),
     )
 
     def take(rows):

@@ -320,7 +320,7 @@ class MLPBase(BaseEstimator):
         """Hold out ``validation_fraction`` of the rows for early stopping."""
         stratify = y if self._stratify_validation(y) else None
         train, held_out = hold_out_rows(
-            X.shape[0], self.validation_fraction, seed, stratify
+            X.shape[0], self.validation_fraction, seed, stratify, sample_weight
         )
         weights = (
             None
