@@ -579,16 +579,29 @@ void bind_optimizers(py::module_& m, const char* class_name) {
             double learning_rate;
             try {
                 learning_rate = py::float_(rate);
-            } catch (const py::error_already_set&) {
+            } catch (py::error_already_set& error) {
+                if (error.matches(PyExc_OverflowError)) {
+                    throw py::value_error("step: learning_rate is too large for a float; got " +
+                                          std::string(py::str(py::repr(rate))).substr(0, 40));
+                }
                 throw py::type_error(rate_error);
+            }
+            std::vector<Index> segment_list;
+            if (!segments.is_none()) {
+                try {
+                    segment_list = segments.cast<std::vector<Index>>();
+                } catch (const py::cast_error&) {
+                    throw py::type_error(
+                        "step: segments must be a sequence of segment numbers (ints); got " +
+                        std::string(py::str(py::repr(segments))).substr(0, 80));
+                }
             }
             const CArray<T> params_array = py::reinterpret_borrow<CArray<T>>(params);
             const CArray<T> grad_array = py::reinterpret_borrow<CArray<T>>(grad);
             if (segments.is_none()) {
                 self.step_all(params_array, grad_array, learning_rate);
             } else {
-                self.step(params_array, grad_array, learning_rate,
-                          segments.cast<std::vector<Index>>());
+                self.step(params_array, grad_array, learning_rate, segment_list);
             }
         });
 }

@@ -512,6 +512,21 @@ def test_stepper_rejects_rate_that_is_not_a_number(rate):
         stepper.step(np.ones(4), np.ones(4), rate)
 
 
+@pytest.mark.parametrize("segments", [[1.5], ["0"], np.array([0.0]), 3, [2**70]])
+def test_stepper_names_segments_of_wrong_type(segments):
+    stepper = SGD().make_stepper([2, 2])
+    w = np.ones(4)
+    with pytest.raises(TypeError, match="segments must be a sequence of segment numbers"):
+        stepper.step(w, np.ones(4), 0.1, segments)
+    np.testing.assert_array_equal(w, np.ones(4))
+
+
+def test_stepper_rejects_rate_beyond_float():
+    stepper = SGD().make_stepper(4)
+    with pytest.raises(ValueError, match="learning_rate is too large for a float"):
+        stepper.step(np.ones(4), np.ones(4), 10**400)
+
+
 def test_stepper_rejects_repeated_segment():
     stepper = SGD().make_stepper([2, 2])
     w = np.ones(4)

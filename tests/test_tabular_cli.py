@@ -844,13 +844,23 @@ def test_classifier_on_a_quantity_suggests_regression(run, quantity_csv, model):
     assert len(err) < 600
 
 
-def test_integer_labels_beyond_int64_keep_their_text(run, tmp_path):
-    # 1e19 is an integer too large for int64: casting it would wrap around,
-    # so the labels keep the file's text.
+@pytest.mark.parametrize(
+    "labels, expected",
+    [
+        (("0", "1e19"), ["0", "1e19"]),
+        (("-1000000000000000000000000000000", "5"), ["-1000000000000000000000000000000", "5"]),
+        (("9007199254740992", "9007199254740993"), [9007199254740992, 9007199254740993]),
+        (("0", "9223372036854775807"), [0, 9223372036854775807]),
+        (("0.0", "3.0"), [0, 3]),
+    ],
+)
+def test_large_integer_labels_keep_every_digit(run, tmp_path, labels, expected):
+    # Integer texts are read exactly; labels that int64 cannot hold (1e19,
+    # -1e30) keep the file's text rather than wrap around.
     rng = np.random.default_rng(0)
     rows = ["a,b,y"]
     for a, b in rng.normal(size=(60, 2)):
-        rows.append(f"{a:.6f},{b:.6f},{'1e19' if a > 0 else '0'}")
+        rows.append(f"{a:.6f},{b:.6f},{labels[1] if a > 0 else labels[0]}")
     path = tmp_path / "labels.csv"
     path.write_text("\n".join(rows) + "\n")
     out_path = tmp_path / "model.safetensors"
@@ -862,4 +872,4 @@ def test_integer_labels_beyond_int64_keep_their_text(run, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = fastml.load_model(out_path)
-    assert model.classes_.tolist() == ["0", "1e19"]
+    assert model.classes_.tolist() == expected

@@ -139,11 +139,7 @@ def choose_task(name, raw_target, target):
 
     y = np.asarray(raw_target) if numbers is None else numbers
     if integral:
-        # int64 represents every integral float64 below 2**63 exactly. Larger
-        # labels keep the file's text, because casting them would wrap
-        # around and scikit-learn takes such floats for a continuous target.
-        fits = bool(np.all(np.abs(numbers) < 2.0**63))
-        y = numbers.astype(np.int64) if fits else np.asarray(raw_target)
+        y = _integer_labels(raw_target, numbers)
     n_classes = len(np.unique(y))
     if n_classes < 2:
         raise InputError(
@@ -163,6 +159,26 @@ def choose_task(name, raw_target, target):
     if name is None:
         name = "logistic" if n_classes == 2 else "softmax"
     return task, name, y
+
+
+def _integer_labels(texts, numbers):
+    """Return integral class labels as int64, or as the file's text.
+
+    Integer texts are read with int(), so labels above 2**53 keep every
+    digit. Other integral texts ("5.0", "1e3") go through float64, which is
+    exact up to 2**53. Labels that int64 cannot represent exactly keep the text:
+    casting would round or wrap them, and scikit-learn takes floats that
+    large for a continuous target.
+    """
+    try:
+        values = [int(text) for text in texts]
+    except ValueError:
+        values = None
+    if values is not None and all(-(2**63) <= value < 2**63 for value in values):
+        return np.array(values, dtype=np.int64)
+    if values is None and bool(np.all(np.abs(numbers) <= 2.0**53)):
+        return numbers.astype(np.int64)
+    return np.asarray(texts)
 
 
 def _parse_numbers(texts):

@@ -88,7 +88,9 @@ class LinearRegression(RegressorMixin, LinearModelBase):
         Monitor the validation loss, stop after ``n_iter_no_change`` epochs
         without improvement and keep the best coefficients. The validation
         data is ``X_val, y_val`` when given, else a random
-        ``validation_fraction`` of the training data.
+        ``validation_fraction`` of the training data, whose validation loss
+        is weighted by sample_weight; the weights of each part must not
+        sum to 0.
     validation_fraction : float in (0, 1), default=0.1
         Share of the training data held out for early stopping.
     warm_start : bool, default=False

@@ -88,7 +88,9 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
         cost, stop after ``n_iter_no_change`` epochs without improvement
         and keep the coefficients of the best epoch. The validation data is
         ``X_val, y_val`` when given to ``fit``, else a stratified
-        ``validation_fraction`` of the training data.
+        ``validation_fraction`` of the training data, whose validation loss
+        is weighted by sample_weight; the weights of each part must not
+        sum to 0.
     validation_fraction : float in (0, 1), default=0.1
         Share of the training data held out when ``early_stopping`` is set
         and no validation data is given.

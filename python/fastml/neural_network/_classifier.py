@@ -82,7 +82,8 @@ class MLPClassifier(ClassifierMixin, MLPBase):
         Stop on the mean loss of validation rows (``X_val``/``y_val`` given
         to fit, else a seeded, stratified ``validation_fraction`` of the
         training rows) and keep the weights of the epoch with the lowest
-        validation loss.
+        validation loss. The validation loss is unweighted: sample_weight
+        applies to the training rows only, whose weights must not sum to 0.
     validation_fraction : float in (0, 1), default=0.1
     class_weight : dict, "balanced" or None, default=None
         Weights multiplied into the sample weights per class, for 1-D ``y``.
