@@ -165,10 +165,10 @@ def _integer_labels(texts, numbers):
     """Return integral class labels as int64, or as the file's text.
 
     Integer texts are read with int(), so labels above 2**53 keep every
-    digit. Other integral texts ("5.0", "1e3") go through float64, which is
-    exact up to 2**53. Labels that int64 cannot represent exactly keep the text:
-    casting would round or wrap them, and scikit-learn takes floats that
-    large for a continuous target.
+    digit. Other integral texts ("5.0", "1e3") go through float64, which
+    is exact up to 2**53. Labels that int64 cannot represent exactly keep
+    the text: casting would round or wrap them, and scikit-learn takes
+    floats that large for a continuous target.
     """
     try:
         values = [int(text) for text in texts]
