@@ -284,6 +284,7 @@ private:
         RowArray<T> element_losses;
         GatheredRows<T> gathered;  // the rows of an indexed chunk
         ArrayX<double> range_sum;  // one range of a sum over rows or parts
+        std::vector<T*> layer_rows;  // the first row of a chunk in each layer's output
     };
 
     // A piece of one segment: rows of a weight matrix or a whole bias.
@@ -303,6 +304,7 @@ private:
             workspace.losses.resize(kNetworkChunkRows);
             workspace.element_losses.resize(kNetworkChunkRows, n_outputs());
             workspace.range_sum.resize(std::max(kNetworkSumBlock, max_width_));
+            workspace.layer_rows.resize(std::size_t(n_layers()));
         }
     }
 
@@ -374,24 +376,16 @@ private:
 
     // Fills workspace.outputs[l] for the first n rows; input rows start at X.
     void forward_block(const T* params, const T* X, Index n, Workspace& workspace) const {
-        T* out[kMaxLayersOnStack];
-        std::vector<T*> many;
-        T* const* targets = layer_pointers(workspace.outputs, 0, out, many);
-        forward_block(params, X, n, targets);
+        forward_block(params, X, n, layer_rows(workspace.outputs, 0, workspace));
     }
 
-    // Pointers to row `row` of each matrix in `matrices`: in `fixed` when it
-    // has room, else in `spill`.
-    static constexpr Index kMaxLayersOnStack = 16;
-    T* const* layer_pointers(std::vector<RowMatrix<T>>& matrices, Index row,
-                             T* (&fixed)[kMaxLayersOnStack], std::vector<T*>& spill) const {
-        T** out = fixed;
-        if (n_layers() > kMaxLayersOnStack) {
-            spill.resize(std::size_t(n_layers()));
-            out = spill.data();
-        }
-        for (Index l = 0; l < n_layers(); ++l) out[l] = matrices[l].data() + row * fan_out(l);
-        return out;
+    // Returns pointers to row `row` of each matrix in `matrices`, kept in
+    // workspace.layer_rows.
+    T* const* layer_rows(std::vector<RowMatrix<T>>& matrices, Index row,
+                         Workspace& workspace) const {
+        for (Index l = 0; l < n_layers(); ++l)
+            workspace.layer_rows[std::size_t(l)] = matrices[l].data() + row * fan_out(l);
+        return workspace.layer_rows.data();
     }
 
     // Replaces the n x n_outputs logits by the gradient of each row's loss
@@ -431,10 +425,8 @@ private:
         T* x_copy = in_batch ? batch_X_.data() + begin * n_features() : nullptr;
         const NetworkRows<T> view = contiguous_rows(rows, begin, n, n_features(), n_outputs(),
                                                     kNetworkChunkRows, workspace.gathered, x_copy);
-        T* fixed[kMaxLayersOnStack];
-        std::vector<T*> many;
-        T* const* out = layer_pointers(in_batch ? batch_outputs_ : workspace.outputs,
-                                       in_batch ? begin : 0, fixed, many);
+        T* const* out =
+            layer_rows(in_batch ? batch_outputs_ : workspace.outputs, in_batch ? begin : 0, workspace);
         forward_block(params, view.X, n, out);
 
         // The logits are replaced in place by the gradient of each row's loss.
