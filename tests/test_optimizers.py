@@ -389,9 +389,9 @@ def test_first_step_takes_a_correctly_rounded_square_root(rule, dtype):
     w = np.zeros_like(g)
     stepper.step(w, g, 1.0)
 
-    one = dtype(1)
+    rate = dtype(1)
     square = g * g if rule.name == "adagrad" else dtype(1 - rule.rho) * (g * g)
-    expected = -((one * g) / (np.sqrt(square) + dtype(rule.epsilon)))
+    expected = -((rate * g) / (np.sqrt(square) + dtype(rule.epsilon)))
     np.testing.assert_array_equal(w, expected)
 
 
